@@ -1,0 +1,259 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
+	"github.com/vektah/gqlparser/v2/validator"
+
+	"github.com/studio-platform/studio/router/execute"
+	"github.com/studio-platform/studio/router/introspect"
+	"github.com/studio-platform/studio/router/plan"
+	"github.com/studio-platform/studio/router/supergraph"
+)
+
+// DefaultForwardHeaders are the inbound headers passed on to subgraphs.
+var defaultForwardHeaders = []string{"Authorization", "Traceparent", "Tracestate", "X-Request-Id"}
+
+// Gateway is the router's request pipeline. It is safe for concurrent use.
+type Gateway struct {
+	sg       *supergraph.Supergraph
+	exec     *execute.Executor
+	execOpts []execute.Option
+	log      *slog.Logger
+	forward  []string
+
+	docs  *cache[*parsedDoc]
+	plans *cache[*plan.Plan]
+}
+
+type parsedDoc struct {
+	doc  *ast.QueryDocument
+	kind Kind
+	errs []Error
+}
+
+// Option configures a Gateway.
+type Option func(*Gateway)
+
+// WithExecutorOptions passes options to the executor.
+func WithExecutorOptions(opts ...execute.Option) Option {
+	return func(g *Gateway) { g.execOpts = append(g.execOpts, opts...) }
+}
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(g *Gateway) { g.log = l } }
+
+// WithForwardHeaders sets the inbound headers forwarded to subgraphs.
+func WithForwardHeaders(h ...string) Option { return func(g *Gateway) { g.forward = h } }
+
+// WithCacheSize bounds the document and plan caches (entries each).
+func WithCacheSize(n int) Option {
+	return func(g *Gateway) { g.docs = newCache[*parsedDoc](n); g.plans = newCache[*plan.Plan](n) }
+}
+
+// New returns a Gateway for a supergraph.
+func New(sg *supergraph.Supergraph, opts ...Option) *Gateway {
+	g := &Gateway{
+		sg:      sg,
+		log:     slog.Default(),
+		forward: defaultForwardHeaders,
+		docs:    newCache[*parsedDoc](4096),
+		plans:   newCache[*plan.Plan](4096),
+	}
+	for _, o := range opts {
+		o(g)
+	}
+	intro := introspect.New(sg.API)
+	g.exec = execute.New(sg, append([]execute.Option{execute.WithLocalResolver(intro.Resolve)}, g.execOpts...)...)
+	return g
+}
+
+// Supergraph returns the supergraph the gateway serves.
+func (g *Gateway) Supergraph() *supergraph.Supergraph { return g.sg }
+
+func requestError(kind Kind, code, format string, args ...any) *Response {
+	return &Response{Kind: kind, Errors: []Error{{Message: fmt.Sprintf(format, args...), Extensions: map[string]any{"code": code}}}}
+}
+
+// Do runs one request.
+func (g *Gateway) Do(ctx context.Context, req Request) *Response {
+	if req.Query == "" {
+		return requestError(KindBadRequest, "BAD_REQUEST", "the request has no query")
+	}
+	pd := g.document(req.Query)
+	if pd.kind != KindOK {
+		return &Response{Kind: pd.kind, Errors: pd.errs}
+	}
+	op, resp := selectOperation(pd.doc, req.OperationName)
+	if resp != nil {
+		return resp
+	}
+	if req.ReadOnly && op.Operation != ast.Query {
+		return requestError(KindMethodNotAllowed, "BAD_REQUEST", "%s operations are not allowed over GET; use POST", op.Operation)
+	}
+	if op.Operation == ast.Subscription {
+		return requestError(KindBadRequest, "BAD_REQUEST", "subscriptions are not served over this transport")
+	}
+	vars, err := g.variables(op, req.Variables)
+	if err != nil {
+		return requestError(KindBadRequest, "BAD_USER_INPUT", "%s", err.Error())
+	}
+	p, err := g.plan(req, pd.doc, op, vars)
+	if err != nil {
+		g.log.ErrorContext(ctx, "query planning failed", "error", err)
+		return &Response{Kind: KindOK, Data: json.RawMessage("null"), Errors: []Error{{
+			Message: err.Error(), Extensions: map[string]any{"code": "QUERY_PLANNING_FAILED"}}}}
+	}
+	res := g.exec.Execute(ctx, &execute.Request{Plan: p, Variables: vars, Header: g.forwardHeaders(req.Header), OperationName: op.Name})
+	out := &Response{Kind: KindOK, Data: res.Data, Errors: res.Errors}
+	if req.IncludePlan {
+		out.Extensions = map[string]any{"queryPlan": p}
+	}
+	return out
+}
+
+func (g *Gateway) forwardHeaders(in http.Header) http.Header {
+	out := make(http.Header, len(g.forward))
+	for _, h := range g.forward {
+		if v := in.Values(h); len(v) > 0 {
+			out[http.CanonicalHeaderKey(h)] = v
+		}
+	}
+	return out
+}
+
+func (g *Gateway) document(query string) *parsedDoc {
+	sum := sha256.Sum256([]byte(query))
+	key := hex.EncodeToString(sum[:])
+	if pd, ok := g.docs.get(key); ok {
+		return pd
+	}
+	pd := &parsedDoc{}
+	doc, err := parser.ParseQuery(&ast.Source{Input: query})
+	if err != nil {
+		pd.kind = KindParse
+		pd.errs = toErrors(err, "GRAPHQL_PARSE_FAILED")
+	} else if errs := validator.Validate(g.sg.API, doc); len(errs) > 0 {
+		pd.kind = KindValidation
+		pd.errs = toErrors(errs, "GRAPHQL_VALIDATION_FAILED")
+	} else {
+		pd.doc = doc
+	}
+	g.docs.put(key, pd)
+	return pd
+}
+
+func toErrors(err error, code string) []Error {
+	var list gqlerror.List
+	var one *gqlerror.Error
+	switch {
+	case errors.As(err, &list):
+	case errors.As(err, &one):
+		list = gqlerror.List{one}
+	default:
+		return []Error{{Message: err.Error(), Extensions: map[string]any{"code": code}}}
+	}
+	out := make([]Error, 0, len(list))
+	for _, e := range list {
+		ge := Error{Message: e.Message, Extensions: map[string]any{"code": code}}
+		for _, l := range e.Locations {
+			ge.Locations = append(ge.Locations, Location{Line: l.Line, Column: l.Column})
+		}
+		out = append(out, ge)
+	}
+	return out
+}
+
+func selectOperation(doc *ast.QueryDocument, name string) (*ast.OperationDefinition, *Response) {
+	if name == "" {
+		if len(doc.Operations) != 1 {
+			return nil, requestError(KindBadRequest, "BAD_REQUEST", "the document has %d operations: operationName is required", len(doc.Operations))
+		}
+		return doc.Operations[0], nil
+	}
+	op := doc.Operations.ForName(name)
+	if op == nil {
+		return nil, requestError(KindBadRequest, "BAD_REQUEST", "unknown operation named %q", name)
+	}
+	return op, nil
+}
+
+func (g *Gateway) variables(op *ast.OperationDefinition, raw map[string]json.RawMessage) (map[string]any, error) {
+	in := make(map[string]any, len(raw))
+	for k, v := range raw {
+		var val any
+		dec := json.NewDecoder(bytes.NewReader(v))
+		dec.UseNumber()
+		if err := dec.Decode(&val); err != nil {
+			return nil, fmt.Errorf("variable %q is not valid JSON: %w", k, err)
+		}
+		in[k] = val
+	}
+	return validator.VariableValues(g.sg.API, op, in)
+}
+
+func (g *Gateway) plan(req Request, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) (*plan.Plan, error) {
+	condVars := plan.ConditionVariables(doc, op)
+	conds := plan.Conditions{}
+	h := sha256.New()
+	h.Write([]byte(req.Query))
+	h.Write([]byte{0})
+	h.Write([]byte(op.Name))
+	for _, v := range condVars {
+		b, _ := vars[v].(bool)
+		conds[v] = b
+		if b {
+			h.Write([]byte{1})
+		} else {
+			h.Write([]byte{0})
+		}
+	}
+	key := hex.EncodeToString(h.Sum(nil))
+	if p, ok := g.plans.get(key); ok {
+		return p, nil
+	}
+	p, err := plan.Build(plan.Input{Supergraph: g.sg, Document: doc, Operation: op, Conditions: conds})
+	if err != nil {
+		return nil, err
+	}
+	g.plans.put(key, p)
+	return p, nil
+}
+
+// cache is a small bounded map; when full it drops everything (a plan cache sees
+// few distinct operations in practice, so simplicity wins over LRU bookkeeping).
+type cache[V any] struct {
+	mu  sync.RWMutex
+	max int
+	m   map[string]V
+}
+
+func newCache[V any](max int) *cache[V] { return &cache[V]{max: max, m: map[string]V{}} }
+
+func (c *cache[V]) get(k string) (V, bool) {
+	c.mu.RLock()
+	v, ok := c.m[k]
+	c.mu.RUnlock()
+	return v, ok
+}
+
+func (c *cache[V]) put(k string, v V) {
+	c.mu.Lock()
+	if len(c.m) >= c.max {
+		c.m = map[string]V{}
+	}
+	c.m[k] = v
+	c.mu.Unlock()
+}

@@ -1,0 +1,147 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/studio-platform/studio/internal/gqlsub"
+	"github.com/studio-platform/studio/router/execute"
+	"github.com/studio-platform/studio/router/gateway"
+	"github.com/studio-platform/studio/router/supergraph"
+)
+
+type fixture struct {
+	gw       *gateway.Gateway
+	accounts *gqlsub.Subgraph
+	projects *gqlsub.Subgraph
+}
+
+func newFixture(t *testing.T, nProjects int) *fixture {
+	t.Helper()
+	users := map[string]map[string]any{}
+	for i := 0; i < 5; i++ {
+		id := fmt.Sprint("u", i)
+		users[id] = map[string]any{"id": id, "email": id + "@example.test", "name": "User " + id}
+	}
+	var projects []any
+	for i := 0; i < nProjects; i++ {
+		projects = append(projects, map[string]any{"id": fmt.Sprint("p", i), "name": fmt.Sprint("Project ", i), "owner": map[string]any{"id": fmt.Sprint("u", i%5)}})
+	}
+	accounts, err := gqlsub.New(`
+		type Query { me: User }
+		type User @key(fields: "id") { id: ID! email: String! name: String }`,
+		gqlsub.WithField("Query.me", func(map[string]any, map[string]any) (any, error) { return users["u1"], nil }),
+		gqlsub.WithEntity("User", func(rep map[string]any) (any, error) {
+			if u, ok := users[rep["id"].(string)]; ok {
+				return u, nil
+			}
+			return nil, nil
+		}))
+	require.NoError(t, err)
+	projectsSG, err := gqlsub.New(`
+		type Query { projects(first: Int): [Project!]! }
+		type Mutation { createProject(name: String!): Project! }
+		type Project @key(fields: "id") { id: ID! name: String! owner: User! secret: String }
+		type User @key(fields: "id") { id: ID! projects: [Project!]! }`,
+		gqlsub.WithField("Query.projects", func(_ map[string]any, args map[string]any) (any, error) {
+			if n, ok := args["first"].(int64); ok && int(n) < len(projects) {
+				return projects[:n], nil
+			}
+			return projects, nil
+		}),
+		gqlsub.WithField("Mutation.createProject", func(_ map[string]any, args map[string]any) (any, error) {
+			return map[string]any{"id": "new", "name": args["name"], "owner": map[string]any{"id": "u1"}}, nil
+		}),
+		gqlsub.WithEntity("User", func(rep map[string]any) (any, error) {
+			var mine []any
+			for _, p := range projects {
+				if p.(map[string]any)["owner"].(map[string]any)["id"] == rep["id"] {
+					mine = append(mine, p)
+				}
+			}
+			return map[string]any{"id": rep["id"], "projects": mine}, nil
+		}),
+		gqlsub.WithEntity("Project", func(rep map[string]any) (any, error) { return nil, nil }))
+	require.NoError(t, err)
+	as := httptest.NewServer(accounts)
+	t.Cleanup(as.Close)
+	ps := httptest.NewServer(projectsSG)
+	t.Cleanup(ps.Close)
+	sdl, err := os.ReadFile("testdata/basic.graphql")
+	require.NoError(t, err)
+	sg, err := supergraph.Parse(string(sdl))
+	require.NoError(t, err)
+	gw := gateway.New(sg, gateway.WithExecutorOptions(
+		execute.WithSubgraphURL("accounts", as.URL), execute.WithSubgraphURL("projects", ps.URL)))
+	return &fixture{gw: gw, accounts: accounts, projects: projectsSG}
+}
+
+func do(t *testing.T, gw *gateway.Gateway, query string, vars map[string]any) *gateway.Response {
+	t.Helper()
+	raw := map[string]json.RawMessage{}
+	for k, v := range vars {
+		b, _ := json.Marshal(v)
+		raw[k] = b
+	}
+	return gw.Do(context.Background(), gateway.Request{Query: query, Variables: raw, IncludePlan: true})
+}
+
+func TestJoinAcrossSubgraphs(t *testing.T) {
+	f := newFixture(t, 50)
+	resp := do(t, f.gw, `{ projects { name owner { email } } }`, nil)
+	require.Equal(t, gateway.KindOK, resp.Kind)
+	require.Empty(t, resp.Errors)
+	var data struct {
+		Projects []struct {
+			Name  string
+			Owner struct{ Email string }
+		}
+	}
+	require.NoError(t, json.Unmarshal(resp.Data, &data))
+	require.Len(t, data.Projects, 50)
+	require.Equal(t, "u3@example.test", data.Projects[3].Owner.Email)
+	reqs := f.accounts.Requests()
+	require.Len(t, reqs, 1, "one _entities call to accounts")
+	require.Len(t, reqs[0].Variables["representations"], 5, "representations deduplicated")
+}
+
+func TestNestedJumpsAndOrder(t *testing.T) {
+	f := newFixture(t, 10)
+	resp := do(t, f.gw, `query Me { me { n: name projects { name owner { email id } } __typename } }`, nil)
+	require.Empty(t, resp.Errors)
+	require.JSONEq(t, `{"me":{"n":"User u1","projects":[{"name":"Project 1","owner":{"email":"u1@example.test","id":"u1"}},{"name":"Project 6","owner":{"email":"u1@example.test","id":"u1"}}],"__typename":"User"}}`, string(resp.Data))
+	require.True(t, strings.HasPrefix(string(resp.Data), `{"me":{"n":`), "response keeps the client's field order")
+}
+
+func TestMutationAndVariables(t *testing.T) {
+	f := newFixture(t, 3)
+	resp := do(t, f.gw, `mutation($n: String!) { createProject(name: $n) { name owner { email } } }`, map[string]any{"n": "X"})
+	require.Empty(t, resp.Errors)
+	require.JSONEq(t, `{"createProject":{"name":"X","owner":{"email":"u1@example.test"}}}`, string(resp.Data))
+}
+
+func TestRequestErrors(t *testing.T) {
+	f := newFixture(t, 1)
+	require.Equal(t, gateway.KindParse, do(t, f.gw, `{ projects {`, nil).Kind)
+	require.Equal(t, gateway.KindValidation, do(t, f.gw, `{ nope }`, nil).Kind)
+	require.Equal(t, gateway.KindValidation, do(t, f.gw, `{ projects { secret } }`, nil).Kind, "inaccessible field")
+	resp := do(t, f.gw, `query($n: Int) { projects(first: $n) { name } }`, map[string]any{"n": "x"})
+	require.Equal(t, gateway.KindBadRequest, resp.Kind)
+	require.Equal(t, "BAD_USER_INPUT", resp.Errors[0].Extensions["code"])
+}
+
+func TestIntrospection(t *testing.T) {
+	f := newFixture(t, 1)
+	resp := do(t, f.gw, `{ __schema { queryType { name } types { name } } __type(name: "Project") { fields { name } } }`, nil)
+	require.Empty(t, resp.Errors)
+	require.Contains(t, string(resp.Data), `"queryType":{"name":"Query"}`)
+	require.NotContains(t, string(resp.Data), "secret")
+	require.NotContains(t, string(resp.Data), "join__")
+}

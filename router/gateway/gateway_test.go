@@ -74,7 +74,7 @@ func newFixture(t *testing.T, nProjects int) *fixture {
 	t.Cleanup(as.Close)
 	ps := httptest.NewServer(projectsSG)
 	t.Cleanup(ps.Close)
-	sdl, err := os.ReadFile("testdata/basic.graphql")
+	sdl, err := os.ReadFile("../plan/testdata/basic/supergraph.graphql")
 	require.NoError(t, err)
 	sg, err := supergraph.Parse(string(sdl))
 	require.NoError(t, err)

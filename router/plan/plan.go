@@ -402,6 +402,9 @@ func (p *planner) finish(fn *fetchNode, out *Plan) Node {
 		kids = append(kids, p.finish(c, out))
 	}
 	if len(kids) == 1 {
+		if seq, ok := kids[0].(*Sequence); ok {
+			return &Sequence{Nodes: append([]Node{node}, seq.Nodes...)}
+		}
 		return &Sequence{Nodes: []Node{node, kids[0]}}
 	}
 	return &Sequence{Nodes: []Node{node, &Parallel{Nodes: kids}}}

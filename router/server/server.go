@@ -1,0 +1,132 @@
+// Package server is the router's HTTP layer: it serves GraphQL over HTTP
+// (https://graphql.github.io/graphql-over-http/draft/) on /graphql, the
+// GraphiQL playground on /, and /health, /ready and /metrics. It turns HTTP
+// into a gateway.Request and a gateway.Response back into HTTP; it never
+// parses, plans or executes GraphQL itself.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/studio-platform/studio/internal/auth"
+	"github.com/studio-platform/studio/internal/health"
+	"github.com/studio-platform/studio/internal/metrics"
+	"github.com/studio-platform/studio/router/gateway"
+)
+
+// Executor runs one GraphQL request (implemented by *gateway.Gateway).
+type Executor interface {
+	Do(ctx context.Context, req gateway.Request) *gateway.Response
+}
+
+// DefaultMaxBodyBytes bounds a POST body unless WithMaxBodyBytes says otherwise.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Header names the server reads or writes.
+const (
+	// HeaderQueryPlan: "true" asks for the query plan in extensions.queryPlan.
+	HeaderQueryPlan = "X-Studio-Query-Plan"
+	// HeaderRequestID carries the request id, taken from the client when
+	// well-formed, generated otherwise, echoed on the response and forwarded
+	// to subgraphs.
+	HeaderRequestID = "X-Request-Id"
+)
+
+// Option configures New.
+type Option func(*config)
+
+type config struct {
+	verifier       auth.Verifier
+	maxBodyBytes   int64
+	readyChecks    []health.Check
+	metrics        *metrics.Metrics
+	logger         *slog.Logger
+	forwardHeaders []string
+	queryPlans     bool
+	graphiql       bool
+}
+
+// WithVerifier verifies bearer tokens on /graphql (see auth.Middleware): a bad
+// or expired token is answered with 401 before anything is executed; the
+// verified claims reach the Executor through the context (auth.ClaimsFromContext).
+// Without a verifier, requests are not authenticated at all.
+func WithVerifier(v auth.Verifier) Option { return func(c *config) { c.verifier = v } }
+
+// WithMaxBodyBytes bounds the POST body (default 1 MiB); larger bodies get 413.
+func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBodyBytes = n } }
+
+// WithReadyChecks adds readiness checks served on /ready.
+func WithReadyChecks(checks ...health.Check) Option {
+	return func(c *config) { c.readyChecks = append(c.readyChecks, checks...) }
+}
+
+// WithMetrics records HTTP metrics into m and serves m on /metrics (default: a
+// fresh metrics.New("router")). Pass the same m to the http.Server's ConnState
+// (m.ConnState) to get active_connections.
+func WithMetrics(m *metrics.Metrics) Option { return func(c *config) { c.metrics = m } }
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithForwardHeaders adds request headers forwarded to subgraphs besides
+// Authorization, traceparent, tracestate and X-Request-Id.
+func WithForwardHeaders(names ...string) Option {
+	return func(c *config) { c.forwardHeaders = append(c.forwardHeaders, names...) }
+}
+
+// WithQueryPlans enables or disables the X-Studio-Query-Plan request header
+// (default enabled). Disable it on a public deployment to keep subgraph
+// names and fetch documents private.
+func WithQueryPlans(enabled bool) Option { return func(c *config) { c.queryPlans = enabled } }
+
+// WithGraphiQL enables or disables the GraphiQL playground on / (default enabled).
+func WithGraphiQL(enabled bool) Option { return func(c *config) { c.graphiql = enabled } }
+
+// New returns the router's HTTP handler.
+func New(exec Executor, opts ...Option) http.Handler {
+	cfg := config{
+		maxBodyBytes: DefaultMaxBodyBytes,
+		logger:       slog.Default(),
+		queryPlans:   true,
+		graphiql:     true,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.maxBodyBytes <= 0 {
+		cfg.maxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.metrics == nil {
+		cfg.metrics = metrics.New("router")
+	}
+
+	gql := &graphqlHandler{
+		exec:         exec,
+		maxBodyBytes: cfg.maxBodyBytes,
+		forward:      append([]string{"Authorization", "Traceparent", "Tracestate", HeaderRequestID}, cfg.forwardHeaders...),
+		queryPlans:   cfg.queryPlans,
+		graphiql:     cfg.graphiql,
+	}
+	var graphql http.Handler = gql
+	if cfg.verifier != nil {
+		graphql = auth.Middleware(cfg.verifier)(graphql)
+	}
+	graphql = withRequestID(graphql)
+
+	hc := health.New(cfg.readyChecks...)
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", graphql)
+	if cfg.graphiql {
+		mux.Handle("GET /{$}", graphiqlPage())
+		mux.Handle("GET /graphiql/", http.StripPrefix("/graphiql/", graphiqlAssets()))
+	}
+	mux.Handle("GET /health", hc.Live())
+	mux.Handle("GET /ready", hc.Ready())
+	mux.Handle("GET /metrics", cfg.metrics.Handler())
+
+	// recoverer passes the same *http.Request to the mux, so the metrics
+	// middleware sees r.Pattern and labels by route.
+	return cfg.metrics.Middleware(recoverer(cfg.logger, mux))
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -144,4 +145,80 @@ func TestIntrospection(t *testing.T) {
 	require.Contains(t, string(resp.Data), `"queryType":{"name":"Query"}`)
 	require.NotContains(t, string(resp.Data), "secret")
 	require.NotContains(t, string(resp.Data), "join__")
+}
+
+func TestSubgraphDownGivesPartialData(t *testing.T) {
+	f := newFixture(t, 3)
+	broken := httptest.NewServer(nil)
+	broken.Close() // nothing listens there any more
+	sdl, err := os.ReadFile("../plan/testdata/basic/supergraph.graphql")
+	require.NoError(t, err)
+	sg, err := supergraph.Parse(string(sdl))
+	require.NoError(t, err)
+	projects := httptest.NewServer(f.projects)
+	t.Cleanup(projects.Close)
+	gw := gateway.New(sg, gateway.WithExecutorOptions(
+		execute.WithSubgraphURL("accounts", broken.URL), execute.WithSubgraphURL("projects", projects.URL)))
+	resp := do(t, gw, `{ projects { name owner { name } } }`, nil)
+	require.Equal(t, gateway.KindOK, resp.Kind)
+	require.JSONEq(t, `{"projects":[{"name":"Project 0","owner":{"name":null}},{"name":"Project 1","owner":{"name":null}},{"name":"Project 2","owner":{"name":null}}]}`, string(resp.Data))
+	require.Len(t, resp.Errors, 1)
+	require.Equal(t, "accounts", resp.Errors[0].Extensions["serviceName"])
+	require.Equal(t, "SUBREQUEST_HTTP_ERROR", resp.Errors[0].Extensions["code"])
+
+	// A non-null field that cannot be fetched nulls its parent, up to the nearest nullable one.
+	resp = do(t, gw, `{ projects { name owner { email } } }`, nil)
+	require.Equal(t, "null", string(resp.Data), "email, owner, the items and projects itself are non-null: null reaches data")
+	require.NotEmpty(t, resp.Errors)
+}
+
+func TestGarbageFromSubgraph(t *testing.T) {
+	garbage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"data": {"me": [1,2`))
+	}))
+	t.Cleanup(garbage.Close)
+	sdl, err := os.ReadFile("../plan/testdata/basic/supergraph.graphql")
+	require.NoError(t, err)
+	sg, err := supergraph.Parse(string(sdl))
+	require.NoError(t, err)
+	gw := gateway.New(sg, gateway.WithExecutorOptions(execute.WithSubgraphURL("accounts", garbage.URL)))
+	resp := do(t, gw, `{ me { name } }`, nil)
+	require.JSONEq(t, `{"me":null}`, string(resp.Data))
+	require.Len(t, resp.Errors, 1)
+	require.Contains(t, resp.Errors[0].Message, "invalid JSON")
+}
+
+func TestEntityErrorsKeepClientPaths(t *testing.T) {
+	users := map[string]bool{"u0": true}
+	accounts, err := gqlsub.New(`
+		type Query { me: User }
+		type User @key(fields: "id") { id: ID! email: String! name: String }`,
+		gqlsub.WithField("User.name", func(parent map[string]any, _ map[string]any) (any, error) {
+			if parent["id"] == "u1" {
+				return nil, fmt.Errorf("name of u1 is secret")
+			}
+			return "ok", nil
+		}),
+		gqlsub.WithEntity("User", func(rep map[string]any) (any, error) {
+			return map[string]any{"id": rep["id"], "email": "x"}, nil
+		}))
+	require.NoError(t, err)
+	_ = users
+	f := newFixture(t, 3)
+	as := httptest.NewServer(accounts)
+	t.Cleanup(as.Close)
+	ps := httptest.NewServer(f.projects)
+	t.Cleanup(ps.Close)
+	sdl, err := os.ReadFile("../plan/testdata/basic/supergraph.graphql")
+	require.NoError(t, err)
+	sg, err := supergraph.Parse(string(sdl))
+	require.NoError(t, err)
+	gw := gateway.New(sg, gateway.WithExecutorOptions(execute.WithSubgraphURL("accounts", as.URL), execute.WithSubgraphURL("projects", ps.URL)))
+	resp := do(t, gw, `{ projects { owner { name } } }`, nil)
+	require.JSONEq(t, `{"projects":[{"owner":{"name":"ok"}},{"owner":{"name":null}},{"owner":{"name":"ok"}}]}`, string(resp.Data))
+	require.Len(t, resp.Errors, 1)
+	require.Equal(t, "name of u1 is secret", resp.Errors[0].Message)
+	require.Equal(t, []any{"projects", 1, "owner", "name"}, resp.Errors[0].Path)
+	require.Equal(t, "accounts", resp.Errors[0].Extensions["serviceName"])
 }

@@ -12,30 +12,26 @@ const (
 	mediaJSON            = "application/json"
 )
 
-// negotiate picks the response media type for an Accept header: the
-// acceptable type with the highest q, the more specific range winning ties,
-// then application/graphql-response+json. No header (or only wildcards) means
+// negotiate picks the response media type for an Accept header per RFC 9110:
+// each of our two types gets the q of the most specific range matching it
+// (exact, then type/*, then */*); the higher q wins, a tie goes to
+// application/graphql-response+json. No header means
 // application/graphql-response+json, as the spec asks from 2025 on. ok is
-// false when nothing acceptable is offered (406). A charset other than utf-8
-// makes a range unacceptable.
+// false when neither type is acceptable (406). A range naming a charset other
+// than utf-8 is ignored.
 func negotiate(accept string) (media string, ok bool) {
 	if strings.TrimSpace(accept) == "" {
 		return mediaGraphQLResponse, true
 	}
-	type pick struct {
-		media       string
+	type match struct {
 		q           float64
-		specificity int // 2 exact, 1 type/*, 0 */*
+		specificity int // 3 exact, 2 type/*, 1 */*, 0 none
 	}
-	best := pick{q: -1}
-	better := func(p pick) bool {
-		if p.q != best.q {
-			return p.q > best.q
+	var gql, json match
+	consider := func(m *match, q float64, specificity int) {
+		if specificity > m.specificity {
+			*m = match{q, specificity}
 		}
-		if p.specificity != best.specificity {
-			return p.specificity > best.specificity
-		}
-		return p.media == mediaGraphQLResponse && best.media != mediaGraphQLResponse
 	}
 	for _, part := range strings.Split(accept, ",") {
 		part = strings.TrimSpace(part)
@@ -52,31 +48,29 @@ func negotiate(accept string) (media string, ok bool) {
 				continue
 			}
 		}
-		if q == 0 {
-			continue
-		}
 		if cs, has := params["charset"]; has && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
 			continue
 		}
-		var cands []pick
 		switch mt {
-		case mediaGraphQLResponse, mediaJSON:
-			cands = []pick{{mt, q, 2}}
+		case mediaGraphQLResponse:
+			consider(&gql, q, 3)
+		case mediaJSON:
+			consider(&json, q, 3)
 		case "application/*":
-			cands = []pick{{mediaGraphQLResponse, q, 1}, {mediaJSON, q, 1}}
+			consider(&gql, q, 2)
+			consider(&json, q, 2)
 		case "*/*":
-			cands = []pick{{mediaGraphQLResponse, q, 0}, {mediaJSON, q, 0}}
-		}
-		for _, c := range cands {
-			if better(c) {
-				best = c
-			}
+			consider(&gql, q, 1)
+			consider(&json, q, 1)
 		}
 	}
-	if best.q < 0 {
-		return "", false
+	switch {
+	case gql.specificity > 0 && gql.q > 0 && gql.q >= json.q:
+		return mediaGraphQLResponse, true
+	case json.specificity > 0 && json.q > 0:
+		return mediaJSON, true
 	}
-	return best.media, true
+	return "", false
 }
 
 // prefersHTML reports whether a browser is asking for a page (GraphiQL)

@@ -102,12 +102,16 @@ func New(exec Executor, opts ...Option) http.Handler {
 		cfg.metrics = metrics.New("router")
 	}
 
+	var pg *playground
+	if cfg.graphiql {
+		pg = newPlayground()
+	}
 	gql := &graphqlHandler{
 		exec:         exec,
 		maxBodyBytes: cfg.maxBodyBytes,
 		forward:      append([]string{"Authorization", "Traceparent", "Tracestate", HeaderRequestID}, cfg.forwardHeaders...),
 		queryPlans:   cfg.queryPlans,
-		graphiql:     cfg.graphiql,
+		playground:   pg,
 	}
 	var graphql http.Handler = gql
 	if cfg.verifier != nil {
@@ -118,9 +122,9 @@ func New(exec Executor, opts ...Option) http.Handler {
 	hc := health.New(cfg.readyChecks...)
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", graphql)
-	if cfg.graphiql {
-		mux.Handle("GET /{$}", graphiqlPage())
-		mux.Handle("GET /graphiql/", http.StripPrefix("/graphiql/", graphiqlAssets()))
+	if pg != nil {
+		mux.Handle("GET /{$}", pg.page())
+		mux.Handle("GET /graphiql/", http.StripPrefix("/graphiql", pg.assets()))
 	}
 	mux.Handle("GET /health", hc.Live())
 	mux.Handle("GET /ready", hc.Ready())

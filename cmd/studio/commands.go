@@ -1,0 +1,267 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/studio-platform/studio/internal/devstack"
+	"github.com/studio-platform/studio/internal/platform"
+	"github.com/studio-platform/studio/internal/serve"
+	"github.com/studio-platform/studio/router"
+	"github.com/studio-platform/studio/router/compose"
+	"github.com/studio-platform/studio/subgraphs/compliance"
+	"github.com/studio-platform/studio/subgraphs/demo"
+	"github.com/studio-platform/studio/subgraphs/identity"
+)
+
+func runRouter(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("router", flag.ContinueOnError)
+	sgFile := fs.String("supergraph", "schema/supergraph.graphql", "supergraph SDL file")
+	listen := fs.String("listen", "127.0.0.1:4000", "listen address")
+	jwks := fs.String("jwks", os.Getenv("JWKS_URL"), "JWKS URL for bearer tokens (empty: tokens are only forwarded)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := newLogger(false)
+	r, err := router.New(ctx, router.Config{SupergraphFile: *sgFile, JWKSURL: *jwks, SubgraphURLs: subgraphURLsFromEnv(os.Environ())},
+		router.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Addr: *listen, Handler: r.Handler(), ReadHeaderTimeout: 10 * time.Second, ConnState: r.Metrics().ConnState}
+	return serve.Run(ctx, srv, serve.WithLogger(log), serve.WithOnListen(func(a net.Addr) {
+		log.Info("router listening", "graphql", "http://"+a.String()+"/graphql", "supergraph", *sgFile)
+	}))
+}
+
+// subgraphURLsFromEnv reads SUBGRAPH_URL_<NAME>=url overrides of routing URLs.
+func subgraphURLsFromEnv(env []string) map[string]string {
+	out := map[string]string{}
+	for _, kv := range env {
+		k, v, ok := strings.Cut(kv, "=")
+		if name, found := strings.CutPrefix(k, "SUBGRAPH_URL_"); ok && found && v != "" {
+			out[strings.ToLower(name)] = v
+		}
+	}
+	return out
+}
+
+func runSubgraph(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return errors.New("name the subgraph: identity or compliance")
+	}
+	name := args[0]
+	fs := flag.NewFlagSet("subgraph", flag.ContinueOnError)
+	listen := fs.String("listen", "", "listen address (default: the port of its routing_url in supergraph.yaml)")
+	config := fs.String("config", "supergraph.yaml", "supergraph.yaml, for the default port")
+	seed := fs.Bool("seed", false, "load the demo data")
+	jwks := fs.String("jwks", os.Getenv("JWKS_URL"), "identity's JWKS URL (compliance)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	log := newLogger(false).With("service", name)
+	addr := *listen
+	if addr == "" {
+		addrs, err := subgraphAddrs(*config)
+		if err != nil {
+			return err
+		}
+		addr = addrs[name]
+	}
+	dbURL := os.Getenv("DATABASE_URL")
+	var handler http.Handler
+	var seeder func(context.Context) error
+	switch name {
+	case identity.Name:
+		svc, err := identity.New(ctx, identity.Config{DatabaseURL: dbURL}, identity.WithLogger(log))
+		if err != nil {
+			return err
+		}
+		defer svc.Close()
+		handler, seeder = svc.Handler(), svc.Seed
+	case compliance.Name:
+		svc, err := compliance.New(ctx, compliance.Config{DatabaseURL: dbURL, JWKSURL: *jwks}, compliance.WithLogger(log))
+		if err != nil {
+			return err
+		}
+		defer svc.Close()
+		handler, seeder = svc.Handler(), svc.Seed
+	default:
+		return fmt.Errorf("unknown subgraph %q (identity, compliance)", name)
+	}
+	if *seed {
+		if err := seeder(ctx); err != nil {
+			return err
+		}
+	}
+	srv := &http.Server{Addr: addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	return serve.Run(ctx, srv, serve.WithLogger(log), serve.WithOnListen(func(a net.Addr) {
+		log.Info("subgraph listening", "graphql", "http://"+a.String()+"/graphql")
+	}))
+}
+
+func runCompose(_ context.Context, args []string) error {
+	fs := flag.NewFlagSet("compose", flag.ContinueOnError)
+	config := fs.String("config", "supergraph.yaml", "subgraphs to compose")
+	out := fs.String("out", "schema/supergraph.graphql", "output file (- for stdout)")
+	check := fs.Bool("check", false, "fail when the output file is out of date instead of writing it")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	sdl, err := composeFile(*config)
+	if err != nil {
+		return err
+	}
+	if *out == "-" {
+		_, err := os.Stdout.WriteString(sdl)
+		return err
+	}
+	old, _ := os.ReadFile(*out)
+	if bytes.Equal(old, []byte(sdl)) {
+		return nil
+	}
+	if *check {
+		return fmt.Errorf("%s is out of date: run studio compose", *out)
+	}
+	return os.WriteFile(*out, []byte(sdl), 0o644)
+}
+
+func composeFile(config string) (string, error) {
+	cfg, err := compose.LoadConfig(config)
+	if err != nil {
+		return "", err
+	}
+	return compose.ComposeConfig(cfg, filepath.Dir(config))
+}
+
+// subgraphAddrs returns each subgraph's listen address: the host:port of its routing_url.
+func subgraphAddrs(config string) (map[string]string, error) {
+	cfg, err := compose.LoadConfig(config)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for name, sg := range cfg.Subgraphs {
+		u, err := url.Parse(sg.RoutingURL)
+		if err != nil {
+			return nil, fmt.Errorf("%s: routing_url of %s: %w", config, name, err)
+		}
+		out[name] = u.Host
+	}
+	return out, nil
+}
+
+func runMigrate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dbURL := os.Getenv("DATABASE_URL")
+	if dbURL == "" {
+		return errors.New("DATABASE_URL is required")
+	}
+	// Opening a service applies its embedded migrations.
+	id, err := identity.New(ctx, identity.Config{DatabaseURL: dbURL})
+	if err != nil {
+		return err
+	}
+	id.Close()
+	comp, err := compliance.New(ctx, compliance.Config{DatabaseURL: dbURL, JWKSURL: "http://localhost/.well-known/jwks.json"})
+	if err != nil {
+		return err
+	}
+	comp.Close()
+	return nil
+}
+
+func runStack(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("stack", flag.ContinueOnError)
+	data := fs.String("data", ".data", "data folder of the infrastructure")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return devstack.RunWith(ctx, *data, fs.Args(), devstack.WithLogger(newLogger(true)))
+}
+
+func runDev(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	data := fs.String("data", ".data", "data folder (reused across runs)")
+	config := fs.String("config", "supergraph.yaml", "subgraphs")
+	sgFile := fs.String("supergraph", "schema/supergraph.graphql", "composed supergraph (rewritten when the subgraph schemas changed)")
+	routerAddr := fs.String("listen", ":4000", "router listen address")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := newLogger(true)
+	sdl, err := composeFile(*config)
+	if err != nil {
+		return err
+	}
+	if old, _ := os.ReadFile(*sgFile); !bytes.Equal(old, []byte(sdl)) {
+		if err := os.WriteFile(*sgFile, []byte(sdl), 0o644); err != nil {
+			return err
+		}
+		log.Info("supergraph recomposed", "file", *sgFile)
+	}
+	addrs, err := subgraphAddrs(*config)
+	if err != nil {
+		return err
+	}
+	stack, err := devstack.Start(ctx, *data, devstack.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	defer stack.Close()
+	p, err := platform.Start(ctx, platform.Config{
+		DatabaseURL:    stack.DatabaseURL,
+		SupergraphFile: *sgFile,
+		RouterAddr:     *routerAddr,
+		IdentityAddr:   addrs[identity.Name],
+		ComplianceAddr: addrs[compliance.Name],
+		Seed:           true,
+	}, platform.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	fmt.Printf(`
+Studio Platform is running.
+
+  GraphiQL     http://localhost%s/
+  GraphQL      http://localhost%s/graphql
+  identity     %s/graphql
+  compliance   %s/graphql
+  PostgreSQL   %s
+  Redis        %s
+  NATS         %s
+
+Demo login (organization %q):
+  mutation { login(email: %q, password: %q) { accessToken } }
+  then send the header  Authorization: Bearer <accessToken>  and ask
+  { me { email projects { name owner { email } controls { code title } } } }
+
+Ctrl-C stops everything.
+`, portOf(*routerAddr), portOf(*routerAddr), p.IdentityURL, p.ComplianceURL, stack.DatabaseURL, stack.RedisURL, stack.NatsURL,
+		demo.OrgName, demo.DemoUser.Email, demo.Password)
+	<-ctx.Done()
+	log.Info("shutting down")
+	return nil
+}
+
+func portOf(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return ":" + port
+}

@@ -1,0 +1,226 @@
+// Package platform starts the whole graph in one process — every subgraph and
+// the router — on given or ephemeral ports. `studio dev` and the end-to-end
+// tests use it; production runs each piece as its own process instead.
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/studio-platform/studio/router"
+	"github.com/studio-platform/studio/subgraphs/compliance"
+	"github.com/studio-platform/studio/subgraphs/identity"
+)
+
+// Config says where each piece listens and which database it uses.
+type Config struct {
+	DatabaseURL string
+	// SupergraphFile is the composed supergraph the router serves.
+	SupergraphFile string
+	// RouterAddr, IdentityAddr, ComplianceAddr are listen addresses; "127.0.0.1:0" picks a free port.
+	RouterAddr     string
+	IdentityAddr   string
+	ComplianceAddr string
+	// Seed loads the demo data (idempotent).
+	Seed bool
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("platform: DatabaseURL is required"))
+	}
+	if c.SupergraphFile == "" {
+		errs = append(errs, errors.New("platform: SupergraphFile is required"))
+	}
+	for name, addr := range map[string]string{"RouterAddr": c.RouterAddr, "IdentityAddr": c.IdentityAddr, "ComplianceAddr": c.ComplianceAddr} {
+		if addr == "" {
+			errs = append(errs, fmt.Errorf("platform: %s is required", name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Option configures Start.
+type Option func(*options)
+
+type options struct {
+	log        *slog.Logger
+	identity   []identity.Option
+	compliance []compliance.Option
+	router     []router.Option
+	wrap       map[string]func(http.Handler) http.Handler
+}
+
+// WithMiddleware wraps the HTTP handler of one piece ("identity", "compliance" or
+// "router"), e.g. to count requests or inject faults in tests.
+func WithMiddleware(name string, mw func(http.Handler) http.Handler) Option {
+	return func(o *options) { o.wrap[name] = mw }
+}
+
+// WithLogger sets the logger of every piece.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithIdentityOptions passes options to the identity subgraph.
+func WithIdentityOptions(opts ...identity.Option) Option {
+	return func(o *options) { o.identity = append(o.identity, opts...) }
+}
+
+// WithComplianceOptions passes options to the compliance subgraph.
+func WithComplianceOptions(opts ...compliance.Option) Option {
+	return func(o *options) { o.compliance = append(o.compliance, opts...) }
+}
+
+// WithRouterOptions passes options to the router.
+func WithRouterOptions(opts ...router.Option) Option {
+	return func(o *options) { o.router = append(o.router, opts...) }
+}
+
+// Platform is the running graph.
+type Platform struct {
+	RouterURL     string
+	IdentityURL   string
+	ComplianceURL string
+	Identity      *identity.Service
+	Compliance    *compliance.Service
+
+	servers []*http.Server
+	closers []func()
+	wg      sync.WaitGroup
+	once    sync.Once
+}
+
+// Start brings up identity, compliance and the router. Close stops them.
+func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	o := options{log: slog.Default(), wrap: map[string]func(http.Handler) http.Handler{}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	p := &Platform{}
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
+	idLn, err := listen(cfg.IdentityAddr)
+	if err != nil {
+		return nil, err
+	}
+	compLn, err := listen(cfg.ComplianceAddr)
+	if err != nil {
+		idLn.Close()
+		return nil, err
+	}
+	routerLn, err := listen(cfg.RouterAddr)
+	if err != nil {
+		idLn.Close()
+		compLn.Close()
+		return nil, err
+	}
+	p.IdentityURL = "http://" + idLn.Addr().String()
+	p.ComplianceURL = "http://" + compLn.Addr().String()
+	p.RouterURL = "http://" + routerLn.Addr().String()
+	jwks := p.IdentityURL + "/.well-known/jwks.json"
+
+	p.Identity, err = identity.New(ctx, identity.Config{DatabaseURL: cfg.DatabaseURL},
+		append([]identity.Option{identity.WithLogger(o.log.With("service", "identity"))}, o.identity...)...)
+	if err != nil {
+		closeAll(idLn, compLn, routerLn)
+		return nil, fmt.Errorf("platform: identity: %w", err)
+	}
+	p.closers = append(p.closers, p.Identity.Close)
+	p.serve(idLn, o.wrapped(identity.Name, p.Identity.Handler()), o.log)
+
+	p.Compliance, err = compliance.New(ctx, compliance.Config{DatabaseURL: cfg.DatabaseURL, JWKSURL: jwks},
+		append([]compliance.Option{compliance.WithLogger(o.log.With("service", "compliance"))}, o.compliance...)...)
+	if err != nil {
+		closeAll(compLn, routerLn)
+		return nil, fmt.Errorf("platform: compliance: %w", err)
+	}
+	p.closers = append(p.closers, p.Compliance.Close)
+	p.serve(compLn, o.wrapped(compliance.Name, p.Compliance.Handler()), o.log)
+
+	if cfg.Seed {
+		if err := p.Identity.Seed(ctx); err != nil {
+			routerLn.Close()
+			return nil, fmt.Errorf("platform: seed identity: %w", err)
+		}
+		if err := p.Compliance.Seed(ctx); err != nil {
+			routerLn.Close()
+			return nil, fmt.Errorf("platform: seed compliance: %w", err)
+		}
+	}
+
+	r, err := router.New(ctx, router.Config{
+		SupergraphFile: cfg.SupergraphFile,
+		JWKSURL:        jwks,
+		SubgraphURLs: map[string]string{
+			identity.Name:   p.IdentityURL + "/graphql",
+			compliance.Name: p.ComplianceURL + "/graphql",
+		},
+	}, append([]router.Option{router.WithLogger(o.log.With("service", "router"))}, o.router...)...)
+	if err != nil {
+		routerLn.Close()
+		return nil, fmt.Errorf("platform: router: %w", err)
+	}
+	p.serve(routerLn, o.wrapped("router", r.Handler()), o.log)
+	return p, nil
+}
+
+func (o *options) wrapped(name string, h http.Handler) http.Handler {
+	if mw := o.wrap[name]; mw != nil {
+		return mw(h)
+	}
+	return h
+}
+
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("platform: listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+func closeAll(lns ...net.Listener) {
+	for _, l := range lns {
+		l.Close()
+	}
+}
+
+func (p *Platform) serve(ln net.Listener, h http.Handler, log *slog.Logger) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	p.servers = append(p.servers, srv)
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("server stopped", "addr", ln.Addr().String(), "error", err)
+		}
+	}()
+}
+
+// Close shuts every server down gracefully and releases the services.
+func (p *Platform) Close() {
+	p.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for i := len(p.servers) - 1; i >= 0; i-- {
+			_ = p.servers[i].Shutdown(ctx)
+		}
+		p.wg.Wait()
+		for i := len(p.closers) - 1; i >= 0; i-- {
+			p.closers[i]()
+		}
+	})
+}

@@ -1,0 +1,170 @@
+// Package router is the composition root of the federation router: it reads a
+// supergraph, builds the gateway pipeline (plan, execute) and the HTTP server,
+// and wires auth, metrics and readiness.
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/studio-platform/studio/internal/auth"
+	"github.com/studio-platform/studio/internal/health"
+	"github.com/studio-platform/studio/internal/metrics"
+	"github.com/studio-platform/studio/router/execute"
+	"github.com/studio-platform/studio/router/gateway"
+	"github.com/studio-platform/studio/router/server"
+	"github.com/studio-platform/studio/router/supergraph"
+)
+
+// Config configures the router.
+type Config struct {
+	// SupergraphFile is the supergraph SDL to serve (any standard Federation v2 supergraph).
+	SupergraphFile string
+	// SupergraphSDL is used instead of SupergraphFile when set.
+	SupergraphSDL string
+	// JWKSURL is where bearer tokens' keys are fetched; empty disables token verification
+	// (tokens are then still forwarded to subgraphs, which verify them themselves).
+	JWKSURL string
+	// SubgraphURLs overrides routing URLs by subgraph name.
+	SubgraphURLs map[string]string
+	// MaxBodyBytes limits request bodies (server default when zero).
+	MaxBodyBytes int64
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.SupergraphFile == "" && c.SupergraphSDL == "" {
+		errs = append(errs, errors.New("router: a supergraph file is required"))
+	}
+	if c.MaxBodyBytes < 0 {
+		errs = append(errs, errors.New("router: MaxBodyBytes must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	log      *slog.Logger
+	verifier auth.Verifier
+	client   *http.Client
+}
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithVerifier sets the token verifier (instead of one built from JWKSURL).
+func WithVerifier(v auth.Verifier) Option { return func(o *options) { o.verifier = v } }
+
+// WithHTTPClient sets the client for subgraph requests.
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.client = c } }
+
+// Router is a ready-to-serve router.
+type Router struct {
+	handler http.Handler
+	gateway *gateway.Gateway
+	metrics *metrics.Metrics
+}
+
+// New builds the router.
+func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	o := options{log: slog.Default()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	sdl := cfg.SupergraphSDL
+	if sdl == "" {
+		b, err := os.ReadFile(cfg.SupergraphFile)
+		if err != nil {
+			return nil, fmt.Errorf("router: read supergraph: %w", err)
+		}
+		sdl = string(b)
+	}
+	sg, err := supergraph.Parse(sdl)
+	if err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	m := metrics.New("router")
+	fetches := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "subgraph_fetch_duration_seconds",
+		Help:    "Duration of the router's requests to each subgraph.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"subgraph", "outcome"})
+	m.Registry().MustRegister(fetches)
+	execOpts := []execute.Option{execute.WithFetchObserver(func(service string, d time.Duration, err error) {
+		outcome := "ok"
+		if err != nil {
+			outcome = "error"
+		}
+		fetches.WithLabelValues(service, outcome).Observe(d.Seconds())
+	})}
+	for name, url := range cfg.SubgraphURLs {
+		execOpts = append(execOpts, execute.WithSubgraphURL(name, url))
+	}
+	if o.client != nil {
+		execOpts = append(execOpts, execute.WithHTTPClient(o.client))
+	}
+	gw := gateway.New(sg, gateway.WithLogger(o.log), gateway.WithExecutorOptions(execOpts...))
+
+	verifier := o.verifier
+	if verifier == nil && cfg.JWKSURL != "" {
+		verifier = auth.NewJWKSVerifier(cfg.JWKSURL)
+	}
+	var checks []health.Check
+	for _, g := range sg.Graphs {
+		url := g.URL
+		if u, ok := cfg.SubgraphURLs[g.Name]; ok {
+			url = u
+		}
+		checks = append(checks, subgraphCheck(g.Name, url))
+	}
+	srvOpts := []server.Option{server.WithMetrics(m), server.WithLogger(o.log), server.WithReadyChecks(checks...)}
+	if verifier != nil {
+		srvOpts = append(srvOpts, server.WithVerifier(verifier))
+	}
+	if cfg.MaxBodyBytes > 0 {
+		srvOpts = append(srvOpts, server.WithMaxBodyBytes(cfg.MaxBodyBytes))
+	}
+	return &Router{handler: server.New(gw, srvOpts...), gateway: gw, metrics: m}, nil
+}
+
+// Handler serves /graphql, GraphiQL at /, /health, /ready and /metrics.
+func (r *Router) Handler() http.Handler { return r.handler }
+
+// Metrics returns the router's metrics (for the server's ConnState hook).
+func (r *Router) Metrics() *metrics.Metrics { return r.metrics }
+
+// subgraphCheck is ready when the subgraph answers a trivial query.
+func subgraphCheck(name, url string) health.Check {
+	client := &http.Client{Timeout: 2 * time.Second}
+	return health.Check{Name: "subgraph:" + name, Fn: func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(`{"query":"{__typename}"}`))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return fmt.Errorf("subgraph %s: %w", name, err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			return fmt.Errorf("subgraph %s: HTTP %d", name, resp.StatusCode)
+		}
+		return nil
+	}}
+}

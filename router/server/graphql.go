@@ -1,0 +1,262 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/studio-platform/studio/router/gateway"
+)
+
+// Error codes (extensions.code) the HTTP layer produces itself.
+const (
+	CodeBadRequest           = "BAD_REQUEST"
+	CodeParseFailed          = "GRAPHQL_PARSE_FAILED"
+	CodeValidationFailed     = "GRAPHQL_VALIDATION_FAILED"
+	CodeBadUserInput         = "BAD_USER_INPUT"
+	CodeUnauthenticated      = "UNAUTHENTICATED"
+	CodePayloadTooLarge      = "PAYLOAD_TOO_LARGE"
+	CodeUnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE"
+	CodeNotAcceptable        = "NOT_ACCEPTABLE"
+	CodeMethodNotAllowed     = "METHOD_NOT_ALLOWED"
+	CodeInternal             = "INTERNAL_SERVER_ERROR"
+)
+
+type graphqlHandler struct {
+	exec         Executor
+	maxBodyBytes int64
+	forward      []string
+	queryPlans   bool
+	playground   *playground // nil when GraphiQL is disabled
+}
+
+// httpError is a request the server refuses before execution.
+type httpError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *httpError) Error() string { return e.message }
+
+func badRequest(format string, args ...any) *httpError {
+	return &httpError{http.StatusBadRequest, CodeBadRequest, fmt.Sprintf(format, args...)}
+}
+
+func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Add("Vary", "Accept")
+	accept := r.Header.Get("Accept")
+
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		writeError(w, mediaFor(accept), &httpError{http.StatusMethodNotAllowed, CodeMethodNotAllowed,
+			fmt.Sprintf("method %s is not allowed: use GET or POST", r.Method)})
+		return
+	}
+	// A browser opening /graphql gets the playground.
+	if h.playground != nil && r.Method == http.MethodGet && r.URL.RawQuery == "" && prefersHTML(accept) {
+		h.playground.page().ServeHTTP(w, r)
+		return
+	}
+	media, ok := negotiate(accept)
+	if !ok {
+		writeError(w, mediaJSON, &httpError{http.StatusNotAcceptable, CodeNotAcceptable,
+			"none of the media types in the Accept header is supported: accept application/graphql-response+json or application/json"})
+		return
+	}
+
+	var req gateway.Request
+	var herr *httpError
+	if r.Method == http.MethodGet {
+		req, herr = paramsFromURL(r.URL.RawQuery)
+		req.ReadOnly = true
+	} else {
+		req, herr = h.paramsFromBody(w, r)
+	}
+	if herr != nil {
+		writeError(w, media, herr)
+		return
+	}
+	req.Header = h.forwardHeader(r.Header)
+	if h.queryPlans {
+		req.IncludePlan, _ = strconv.ParseBool(strings.TrimSpace(r.Header.Get(HeaderQueryPlan)))
+	}
+
+	resp := h.exec.Do(r.Context(), req)
+	if resp == nil {
+		panic("server: executor returned a nil response")
+	}
+	writeResponse(w, media, resp)
+}
+
+func (h *graphqlHandler) forwardHeader(in http.Header) http.Header {
+	out := make(http.Header, len(h.forward))
+	for _, name := range h.forward {
+		if vs := in.Values(name); len(vs) > 0 {
+			out[http.CanonicalHeaderKey(name)] = append([]string(nil), vs...)
+		}
+	}
+	return out
+}
+
+// rawParams holds the request parameters undecoded, so that each one's JSON
+// type can be checked and reported precisely.
+type rawParams struct {
+	Query         json.RawMessage `json:"query"`
+	OperationName json.RawMessage `json:"operationName"`
+	Variables     json.RawMessage `json:"variables"`
+	Extensions    json.RawMessage `json:"extensions"`
+}
+
+func (h *graphqlHandler) paramsFromBody(w http.ResponseWriter, r *http.Request) (gateway.Request, *httpError) {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return gateway.Request{}, &httpError{http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
+			"missing Content-Type header: send the request as application/json"}
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != mediaJSON {
+		return gateway.Request{}, &httpError{http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
+			fmt.Sprintf("unsupported Content-Type %q: send the request as application/json", ct)}
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return gateway.Request{}, &httpError{http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
+			fmt.Sprintf("unsupported charset %q: the request body must be UTF-8", cs)}
+	}
+
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBodyBytes))
+	if err != nil {
+		if errors.As(err, new(*http.MaxBytesError)) {
+			return gateway.Request{}, &httpError{http.StatusRequestEntityTooLarge, CodePayloadTooLarge,
+				fmt.Sprintf("request body is larger than the limit of %d bytes", h.maxBodyBytes)}
+		}
+		return gateway.Request{}, badRequest("cannot read the request body")
+	}
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return gateway.Request{}, badRequest("the request body is empty: send a JSON object with a \"query\"")
+	}
+	if trimmed[0] != '{' {
+		if json.Valid(trimmed) {
+			return gateway.Request{}, badRequest("the request body must be a JSON object (batched requests are not supported)")
+		}
+		return gateway.Request{}, badRequest("the request body is not valid JSON")
+	}
+	var raw rawParams
+	if err := json.Unmarshal(trimmed, &raw); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			return gateway.Request{}, badRequest("the request body is not valid JSON: %s at offset %d", syn.Error(), syn.Offset)
+		}
+		return gateway.Request{}, badRequest("the request body is not valid JSON")
+	}
+
+	var req gateway.Request
+	if req.Query, err = stringParam("query", raw.Query); err != nil {
+		return req, badRequest("%s", err)
+	}
+	if req.Query == "" {
+		return req, badRequest("missing the \"query\" parameter: it must be a string holding the GraphQL document")
+	}
+	if req.OperationName, err = stringParam("operationName", raw.OperationName); err != nil {
+		return req, badRequest("%s", err)
+	}
+	if req.Variables, err = objectParam("variables", raw.Variables); err != nil {
+		return req, badRequest("%s", err)
+	}
+	if req.Extensions, err = objectParam("extensions", raw.Extensions); err != nil {
+		return req, badRequest("%s", err)
+	}
+	return req, nil
+}
+
+// paramsFromURL reads a GET request's parameters from the query string; the
+// variables and extensions parameters are JSON-encoded objects.
+func paramsFromURL(rawQuery string) (gateway.Request, *httpError) {
+	var req gateway.Request
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return req, badRequest("the URL query string is malformed")
+	}
+	req.Query = q.Get("query")
+	if req.Query == "" {
+		return req, badRequest("missing the \"query\" parameter: it must hold the GraphQL document")
+	}
+	req.OperationName = q.Get("operationName")
+	for _, p := range []struct {
+		name string
+		dst  *map[string]json.RawMessage
+	}{{"variables", &req.Variables}, {"extensions", &req.Extensions}} {
+		v := q.Get(p.name)
+		if v == "" {
+			continue
+		}
+		if !json.Valid([]byte(v)) {
+			return req, badRequest("the %q parameter must be a JSON-encoded object", p.name)
+		}
+		if *p.dst, err = objectParam(p.name, json.RawMessage(v)); err != nil {
+			return req, badRequest("%s", err)
+		}
+	}
+	return req, nil
+}
+
+// stringParam decodes an optional string parameter; absent or null gives "".
+func stringParam(name string, raw json.RawMessage) (string, error) {
+	if isNull(raw) {
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", fmt.Errorf("the %q parameter must be a string, not %s", name, jsonKind(raw))
+	}
+	return s, nil
+}
+
+// objectParam decodes an optional object parameter; absent or null gives nil.
+func objectParam(name string, raw json.RawMessage) (map[string]json.RawMessage, error) {
+	if isNull(raw) {
+		return nil, nil
+	}
+	if k := jsonKind(raw); k != "an object" {
+		return nil, fmt.Errorf("the %q parameter must be an object, not %s", name, k)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("the %q parameter must be an object", name)
+	}
+	return m, nil
+}
+
+func isNull(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) == 0 || string(t) == "null"
+}
+
+func jsonKind(raw json.RawMessage) string {
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 {
+		return "nothing"
+	}
+	switch t[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	default:
+		return "a number"
+	}
+}

@@ -15,7 +15,7 @@ build:
 
 ## test: everything CI runs, from a clean clone with nothing running
 test: build
-	./$(STUDIO) stack --data $(DATA)/test -- $(MAKE) --no-print-directory check-generated vet test-go
+	./$(STUDIO) stack --fast-unsafe --data $(DATA)/test -- $(MAKE) --no-print-directory check-generated vet test-go
 
 ## generate: regenerate gqlgen code for every subgraph
 generate:

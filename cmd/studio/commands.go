@@ -187,10 +187,15 @@ func runMigrate(ctx context.Context, args []string) error {
 func runStack(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("stack", flag.ContinueOnError)
 	data := fs.String("data", ".data", "data folder of the infrastructure")
+	fast := fs.Bool("fast-unsafe", false, "run PostgreSQL without fsync (throwaway test data only)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	return devstack.RunWith(ctx, *data, fs.Args(), devstack.WithLogger(newLogger(true)))
+	opts := []devstack.Option{devstack.WithLogger(newLogger(true))}
+	if *fast {
+		opts = append(opts, devstack.WithFastUnsafePostgres())
+	}
+	return devstack.RunWith(ctx, *data, fs.Args(), opts...)
 }
 
 func runDev(ctx context.Context, args []string) error {

@@ -1,0 +1,227 @@
+package devstack_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/studio-platform/studio/internal/devstack"
+)
+
+func quietLogger(t testing.TB) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// stackDir returns a fresh dir and removes the fallback cluster folder (used when the
+// postgres user cannot reach the dir, e.g. t.TempDir() is 0700 root) after the test.
+func stackDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	t.Cleanup(func() { _ = os.RemoveAll(devstack.FallbackPostgresDir(dir)) })
+	return dir
+}
+
+func start(t *testing.T, dir string, opts ...devstack.Option) *devstack.Stack {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	opts = append([]devstack.Option{devstack.WithoutEnv(), devstack.WithLogger(quietLogger(t))}, opts...)
+	st, err := devstack.Start(ctx, dir, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, st.Close()) })
+	return st
+}
+
+func pgExec(t *testing.T, url, sql string, args ...any) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql, args...)
+	require.NoError(t, err)
+}
+
+func pgCount(t *testing.T, url, sql string) int {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	var n int
+	require.NoError(t, conn.QueryRow(ctx, sql).Scan(&n))
+	return n
+}
+
+func TestStartAllAndRestartKeepsData(t *testing.T) {
+	dir := stackDir(t)
+	ctx := context.Background()
+
+	st := start(t, dir)
+	require.Contains(t, st.DatabaseURL, "postgres://studio@127.0.0.1:")
+	require.Len(t, st.Env(), 3)
+
+	// Postgres.
+	require.Equal(t, 1, pgCount(t, st.DatabaseURL, "select 1"))
+	pgExec(t, st.DatabaseURL, "create table survivor (id int primary key)")
+	pgExec(t, st.DatabaseURL, "insert into survivor values (1), (2)")
+	// Running as root the cluster must be owned by / run as postgres, never root.
+	var user string
+	conn, err := pgx.Connect(ctx, st.DatabaseURL)
+	require.NoError(t, err)
+	require.NoError(t, conn.QueryRow(ctx, "select current_user").Scan(&user))
+	require.Equal(t, "studio", user)
+	conn.Close(ctx)
+
+	// Redis.
+	opt, err := redis.ParseURL(st.RedisURL)
+	require.NoError(t, err)
+	rc := redis.NewClient(opt)
+	require.NoError(t, rc.Ping(ctx).Err())
+	require.NoError(t, rc.Set(ctx, "k", "v", 0).Err())
+	require.NoError(t, rc.Close())
+
+	// NATS JetStream.
+	nc, err := nats.Connect(st.NatsURL)
+	require.NoError(t, err)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	_, err = js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"studio.>"}})
+	require.NoError(t, err)
+	_, err = js.Publish(ctx, "studio.test.thing.created", []byte("hi"))
+	require.NoError(t, err)
+	nc.Close()
+
+	oldDB, oldRedis := st.DatabaseURL, st.RedisURL
+	require.NoError(t, st.Close())
+	require.NoError(t, st.Close(), "Close must be safe twice")
+
+	// Postgres is really gone.
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	_, err = pgx.Connect(cctx, oldDB)
+	cancel()
+	require.Error(t, err)
+
+	// Restart on the same dir: same ports (recorded), data survived.
+	st2 := start(t, dir)
+	require.Equal(t, oldDB, st2.DatabaseURL)
+	require.Equal(t, oldRedis, st2.RedisURL)
+	require.Equal(t, 2, pgCount(t, st2.DatabaseURL, "select count(*) from survivor"))
+
+	opt, err = redis.ParseURL(st2.RedisURL)
+	require.NoError(t, err)
+	rc = redis.NewClient(opt)
+	defer rc.Close()
+	require.Equal(t, "v", rc.Get(ctx, "k").Val())
+
+	nc, err = nats.Connect(st2.NatsURL)
+	require.NoError(t, err)
+	defer nc.Close()
+	js, err = jetstream.New(nc)
+	require.NoError(t, err)
+	s, err := js.Stream(ctx, "EVENTS")
+	require.NoError(t, err)
+	info, err := s.Info(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, info.State.Msgs)
+}
+
+func TestPostgresReuseRunningCluster(t *testing.T) {
+	dir := stackDir(t)
+	first := start(t, dir, devstack.WithoutRedis(), devstack.WithoutNATS())
+	require.Empty(t, first.RedisURL)
+	require.Empty(t, first.NatsURL)
+
+	// A second Start while the first is running reuses it and does not own it.
+	second := start(t, dir, devstack.WithoutRedis(), devstack.WithoutNATS())
+	require.Equal(t, first.DatabaseURL, second.DatabaseURL)
+	require.NoError(t, second.Close())
+	require.Equal(t, 1, pgCount(t, first.DatabaseURL, "select 1"), "closing a reusing stack must not stop postgres")
+
+	// Create / drop database helpers.
+	ctx := context.Background()
+	dbURL, err := devstack.CreateDatabase(ctx, first.DatabaseURL, "helper_db")
+	require.NoError(t, err)
+	conn, err := pgx.Connect(ctx, dbURL) // an open connection must not block the drop
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	require.NoError(t, devstack.DropDatabase(ctx, first.DatabaseURL, "helper_db"))
+	require.Equal(t, 0, pgCount(t, first.DatabaseURL, "select count(*) from pg_database where datname = 'helper_db'"))
+}
+
+func TestPostgresReachableDir(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("placement logic only matters as root")
+	}
+	// A dir the postgres user can traverse: the cluster lives in <dir>/postgres.
+	base, err := os.MkdirTemp("", "devstack-open-")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(base) })
+	require.NoError(t, os.Chmod(base, 0o755))
+	st := start(t, base, devstack.WithoutRedis(), devstack.WithoutNATS())
+	fi, err := os.Lstat(filepath.Join(base, "postgres"))
+	require.NoError(t, err)
+	require.True(t, fi.IsDir(), "expected a real folder, not a fallback symlink")
+	require.FileExists(t, filepath.Join(base, "postgres", "data", "PG_VERSION"))
+	require.Equal(t, 1, pgCount(t, st.DatabaseURL, "select 1"))
+}
+
+func TestFallbackRecordedAsSymlink(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("fallback only used as root")
+	}
+	dir := stackDir(t) // 0700, root-owned: unreachable for postgres
+	start(t, dir, devstack.WithoutRedis(), devstack.WithoutNATS())
+	target, err := os.Readlink(filepath.Join(dir, "postgres"))
+	require.NoError(t, err)
+	require.Equal(t, devstack.FallbackPostgresDir(dir), target)
+}
+
+func TestEnvURLsAreUsed(t *testing.T) {
+	env := map[string]string{
+		devstack.EnvDatabaseURL: "postgres://x@db.example:5432/x",
+		devstack.EnvRedisURL:    "redis://cache.example:6379/0",
+		devstack.EnvNatsURL:     "nats://bus.example:4222",
+	}
+	st, err := devstack.Start(context.Background(), t.TempDir(),
+		devstack.WithEnvLookup(func(k string) string { return env[k] }), devstack.WithLogger(quietLogger(t)))
+	require.NoError(t, err)
+	require.Equal(t, env[devstack.EnvDatabaseURL], st.DatabaseURL)
+	require.Equal(t, env[devstack.EnvRedisURL], st.RedisURL)
+	require.Equal(t, env[devstack.EnvNatsURL], st.NatsURL)
+	require.NoError(t, st.Close())
+}
+
+func TestRunWith(t *testing.T) {
+	dir := stackDir(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	opts := []devstack.Option{devstack.WithoutEnv(), devstack.WithLogger(quietLogger(t))}
+
+	out := filepath.Join(t.TempDir(), "env")
+	script := `printf '%s\n%s\n%s\n' "$DATABASE_URL" "$REDIS_URL" "$NATS_URL" > "$1"; exit 0`
+	require.NoError(t, devstack.RunWith(ctx, dir, []string{"sh", "-c", script, "sh", out}, opts...))
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	require.Regexp(t, `^postgres://studio@127\.0\.0\.1:\d+/studio\?sslmode=disable\nredis://127\.0\.0\.1:\d+/0\nnats://127\.0\.0\.1:\d+\n$`, string(b))
+
+	err = devstack.RunWith(ctx, dir, []string{"sh", "-c", "exit 3"}, opts...)
+	var exitErr *exec.ExitError
+	require.True(t, errors.As(err, &exitErr), "got %v", err)
+	require.Equal(t, 3, exitErr.ExitCode())
+}

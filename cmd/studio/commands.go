@@ -115,8 +115,12 @@ func runCompose(_ context.Context, args []string) error {
 	config := fs.String("config", "supergraph.yaml", "subgraphs to compose")
 	out := fs.String("out", "schema/supergraph.graphql", "output file (- for stdout)")
 	check := fs.Bool("check", false, "fail when the output file is out of date instead of writing it")
+	reference := fs.String("reference", "", "compare our composition with reference supergraphs: DIR/<case>/{<subgraph>.graphql,supergraph.graphql}")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *reference != "" {
+		return compareReference(*reference)
 	}
 	sdl, err := composeFile(*config)
 	if err != nil {
@@ -141,7 +145,24 @@ func composeFile(config string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return compose.ComposeConfig(cfg, filepath.Dir(config))
+	sdl, err := compose.ComposeConfig(cfg, filepath.Dir(config))
+	if err != nil {
+		return "", err
+	}
+	return sdl + "\n", nil
+}
+
+func compareReference(dir string) error {
+	rep, err := compose.CompareReference(dir)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("identical: %d\nsemantically equal: %d\ndifferent: %d %v\nfailed: %d %v\nmatching %d of %d\n",
+		len(rep.Identical), len(rep.Semantic), len(rep.Different), rep.Different, len(rep.Failed), rep.Failed, rep.Matching(), rep.Total())
+	if rep.Matching() != rep.Total() {
+		return fmt.Errorf("%d of %d cases differ", rep.Total()-rep.Matching(), rep.Total())
+	}
+	return nil
 }
 
 // subgraphAddrs returns each subgraph's listen address: the host:port of its routing_url.

@@ -216,7 +216,6 @@ func collect(idx int, sg Subgraph) (*subgraph, []error) {
 			d := def.Description
 			t.desc = &d
 		}
-		shareableHere := false
 		for _, d := range def.Directives {
 			c, ok := names.canonical(d.Name)
 			if !ok {
@@ -236,7 +235,6 @@ func collect(idx int, sg Subgraph) (*subgraph, []error) {
 			case "extends":
 				t.extends = true
 			case "shareable":
-				shareableHere = true
 				if ext {
 					t.shareableExt = true
 				} else {
@@ -253,7 +251,6 @@ func collect(idx int, sg Subgraph) (*subgraph, []error) {
 				}
 			}
 		}
-		_ = shareableHere
 		for _, i := range def.Interfaces {
 			if !contains(t.interfaces, i) {
 				t.interfaces = append(t.interfaces, i)
@@ -460,8 +457,8 @@ func isFederationPlumbing(name string, names directiveNames) bool {
 		return true
 	}
 	// Types of a renamed federation link ("fed__FieldSet").
-	for local, c := range names {
-		if i := strings.Index(local, "__"); i > 0 && c != "" && strings.HasPrefix(name, local[:i+2]) {
+	for local := range names {
+		if i := strings.Index(local, "__"); i > 0 && strings.HasPrefix(name, local[:i+2]) {
 			return true
 		}
 	}

@@ -94,19 +94,19 @@ func Compose(subgraphs []Subgraph) (string, error) {
 	for _, s := range all {
 		s.prepare()
 		errs = append(errs, s.validateFieldSets()...)
+		errs = append(errs, s.validateExternalUsage()...)
 	}
 	if len(errs) > 0 {
 		return "", errors.Join(errs...)
 	}
 
 	g := &supergraph{
-		join:       joinSpecFor(fedMinor),
-		subgraphs:  all,
-		types:      map[string]*gType{},
-		roots:      map[ast.Operation]bool{},
-		specs:      map[string]bool{},
-		enumUsage:  map[string]*enumUsage{},
-		overridden: map[string]bool{},
+		join:      joinSpecFor(fedMinor),
+		subgraphs: all,
+		types:     map[string]*gType{},
+		roots:     map[ast.Operation]bool{},
+		specs:     map[string]bool{},
+		enumUsage: map[string]*enumUsage{},
 	}
 	g.merge()
 	if len(g.errs) > 0 {

@@ -20,6 +20,10 @@ import (
 //	    schema:
 //	      file: schema/identity/schema.graphqls
 //	      # or files: [a.graphqls, b.graphqls]  (concatenated, in order)
+//
+// FederationVersion is recorded but does not drive composition: as with Apollo's
+// composition, the supergraph's join version follows the newest federation version the
+// subgraphs @link.
 type Config struct {
 	FederationVersion string                    `yaml:"federation_version"`
 	Subgraphs         map[string]SubgraphConfig `yaml:"subgraphs"`

@@ -17,9 +17,7 @@ type supergraph struct {
 	roots     map[ast.Operation]bool
 	specs     map[string]bool
 	enumUsage map[string]*enumUsage
-	// fields carrying @override somewhere ("Type.field")
-	overridden map[string]bool
-	errs       []error
+	errs      []error
 }
 
 type enumUsage struct {

@@ -197,14 +197,16 @@ func upgradeFed1(s *subgraph, all []*subgraph) {
 			continue
 		}
 		kept := t.fields[:0]
+		removed := false
 		for _, f := range t.fields {
 			if s.isExternal(f) && !s.used[f.coord()] {
+				removed = true
 				continue
 			}
 			kept = append(kept, f)
 		}
 		t.fields = kept
-		if len(t.fields) == 0 {
+		if removed && len(t.fields) == 0 {
 			delete(s.types, n)
 			s.typeOrder = removeString(s.typeOrder, n)
 		}

@@ -357,3 +357,24 @@ func (s *subgraph) fieldSetProblem(parent *sType, fs string) string {
 	}
 	return walk(parent, sel)
 }
+
+// validateExternalUsage (federation v2): an @external field must be used by @key,
+// @requires, @provides or to satisfy an interface.
+func (s *subgraph) validateExternalUsage() []error {
+	if !s.fed2 {
+		return nil
+	}
+	var errs []error
+	for _, n := range s.typeOrder {
+		t := s.types[n]
+		if t.kind != ast.Object && t.kind != ast.Interface {
+			continue
+		}
+		for _, f := range t.fields {
+			if s.isExternal(f) && !s.used[f.coord()] {
+				errs = append(errs, newError("EXTERNAL_UNUSED", s.name, n, f.name, fmt.Sprintf("[%s] Field %q is marked @external but is not used in any federation directive (@key, @provides, @requires) or to satisfy an interface; the field declaration has no use and should be removed (or the field should not be @external).", s.name, f.coord())))
+			}
+		}
+	}
+	return errs
+}

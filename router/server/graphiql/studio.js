@@ -14,9 +14,10 @@
   var defaultQuery = [
     '# Welcome to the Studio Platform graph.',
     '#',
-    '# Requests carry the header X-Studio-Query-Plan: true, so every response',
-    '# shows the router\'s query plan under "extensions" -> "queryPlan".',
-    '# Put {"Authorization": "Bearer <token>"} in the Headers tab to authenticate.',
+    '# Every response shows the query plan',
+    '# under extensions.queryPlan.',
+    '# To sign in, add to the Headers tab:',
+    '# {"Authorization": "Bearer <token>"}',
     '',
     'query {',
     '  __typename',

@@ -1,0 +1,67 @@
+// Package auth issues and verifies the platform's access tokens: ES256-signed
+// JWTs carrying a `kid` header, whose public keys are published as a JWKS
+// (RFC 7517). identity signs with a Signer; the router and the subgraphs verify
+// with a JWKS Verifier, and Middleware puts the verified Claims in the request
+// context.
+package auth
+
+import (
+	"context"
+	"errors"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Sentinel errors returned by Verifier.Verify (wrapped; test with errors.Is).
+var (
+	// ErrNoToken: the request carries no bearer token.
+	ErrNoToken = errors.New("auth: no token")
+	// ErrInvalidToken: the token is malformed, has a bad signature, an unknown
+	// key id, a disallowed algorithm or wrong claims.
+	ErrInvalidToken = errors.New("auth: invalid token")
+	// ErrExpiredToken: the token was valid but has expired (or is not valid yet).
+	ErrExpiredToken = errors.New("auth: token expired")
+	// ErrKeysUnavailable: the verifying keys could not be fetched, so the token
+	// could not be checked at all (a server-side problem, not the client's).
+	ErrKeysUnavailable = errors.New("auth: verification keys unavailable")
+)
+
+// Algorithm is the only signing algorithm issued and accepted.
+const Algorithm = "ES256"
+
+// Claims are the claims of an access token. Subject is the user id.
+type Claims struct {
+	jwt.RegisteredClaims
+	OrgID  string   `json:"org"`
+	Email  string   `json:"email"`
+	Scopes []string `json:"scopes,omitempty"`
+}
+
+// HasScope reports whether the claims grant scope s.
+func (c *Claims) HasScope(s string) bool {
+	for _, have := range c.Scopes {
+		if have == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Verifier checks a raw token (without the "Bearer " prefix) and returns its claims.
+// Errors wrap ErrInvalidToken, ErrExpiredToken or ErrKeysUnavailable.
+type Verifier interface {
+	Verify(ctx context.Context, token string) (*Claims, error)
+}
+
+type claimsKey struct{}
+
+// WithClaims returns a context carrying the verified claims.
+func WithClaims(ctx context.Context, c *Claims) context.Context {
+	return context.WithValue(ctx, claimsKey{}, c)
+}
+
+// ClaimsFromContext returns the verified claims of the request, if any.
+func ClaimsFromContext(ctx context.Context) (*Claims, bool) {
+	c, ok := ctx.Value(claimsKey{}).(*Claims)
+	return c, ok && c != nil
+}

@@ -1,0 +1,195 @@
+package graph
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+
+	"github.com/studio-platform/studio/internal/auth"
+	"github.com/studio-platform/studio/subgraphs/identity/graph/model"
+	"github.com/studio-platform/studio/subgraphs/identity/password"
+	"github.com/studio-platform/studio/subgraphs/identity/store"
+	"github.com/studio-platform/studio/subgraphs/internal/gqlserver"
+)
+
+// MinPasswordLength is the shortest password signUp accepts.
+const MinPasswordLength = 8
+
+var errInvalidCredentials = &gqlserver.Error{Code: gqlserver.CodeUnauthenticated, Message: "invalid email or password"}
+
+var errInvalidRefresh = &gqlserver.Error{Code: gqlserver.CodeUnauthenticated, Message: "invalid or expired refresh token"}
+
+// dummyHash is checked against when the email is unknown, so login takes as
+// long for unknown emails as for wrong passwords.
+var dummyHash = func() string {
+	h, err := password.Hash("not-a-real-password")
+	if err != nil {
+		panic(err)
+	}
+	return h
+}()
+
+// issue returns a fresh access token and a new stored refresh token for u.
+func (r *Resolver) issue(ctx context.Context, u *model.User) (*model.AuthPayload, error) {
+	refresh, hash, err := newRefreshToken()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Store.InsertRefreshToken(ctx, hash, u.ID, time.Now().Add(r.RefreshTTL)); err != nil {
+		return nil, err
+	}
+	return r.payload(u, refresh)
+}
+
+// payload signs an access token for u and pairs it with refresh.
+func (r *Resolver) payload(u *model.User, refresh string) (*model.AuthPayload, error) {
+	now := time.Now()
+	exp := now.Add(r.AccessTTL).Truncate(time.Second) // JWT exp has second precision
+	tok, err := r.Signer.Sign(auth.Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Subject:   u.ID,
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(exp),
+			ID:        uuid.NewString(),
+		},
+		OrgID: u.OrganizationID,
+		Email: u.Email,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sign access token: %w", err)
+	}
+	return &model.AuthPayload{AccessToken: tok, RefreshToken: refresh, ExpiresAt: exp, User: u}, nil
+}
+
+// newRefreshToken returns a random opaque token and the sha256 stored for it.
+func newRefreshToken() (token string, hash []byte, err error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", nil, fmt.Errorf("refresh token: %w", err)
+	}
+	token = base64.RawURLEncoding.EncodeToString(b)
+	return token, hashToken(token), nil
+}
+
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+func (r *Resolver) signUp(ctx context.Context, in model.SignUpInput) (*model.AuthPayload, error) {
+	email := strings.ToLower(strings.TrimSpace(in.Email))
+	name := strings.TrimSpace(in.Name)
+	orgName := strings.TrimSpace(in.OrganizationName)
+	var problems []string
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+		problems = append(problems, "email is not a valid address")
+	}
+	if len(in.Password) < MinPasswordLength {
+		problems = append(problems, fmt.Sprintf("password must have at least %d characters", MinPasswordLength))
+	}
+	if name == "" {
+		problems = append(problems, "name is required")
+	}
+	if orgName == "" {
+		problems = append(problems, "organizationName is required")
+	}
+	if len(problems) > 0 {
+		return nil, &gqlserver.Error{Code: gqlserver.CodeBadUserInput, Message: strings.Join(problems, "; ")}
+	}
+	hash, err := password.Hash(in.Password)
+	if err != nil {
+		return nil, err
+	}
+	u := &model.User{ID: uuid.NewString(), Email: email, Name: name, Role: model.RoleAdmin}
+	slug := Slugify(orgName)
+	for attempt := 0; ; attempt++ {
+		org := &model.Organization{ID: uuid.NewString(), Name: orgName, Slug: slug}
+		err = r.Store.CreateOrganizationWithAdmin(ctx, org, u, hash)
+		if errors.Is(err, store.ErrSlugTaken) && attempt < 5 {
+			slug = Slugify(orgName) + "-" + randomSuffix()
+			continue
+		}
+		break
+	}
+	switch {
+	case errors.Is(err, store.ErrEmailTaken):
+		return nil, &gqlserver.Error{Code: gqlserver.CodeBadUserInput, Message: "email is already registered", Err: err}
+	case err != nil:
+		return nil, err
+	}
+	return r.issue(ctx, u)
+}
+
+func (r *Resolver) login(ctx context.Context, email, pw string) (*model.AuthPayload, error) {
+	u, hash, err := r.Store.UserByEmail(ctx, strings.TrimSpace(email))
+	if errors.Is(err, store.ErrNotFound) {
+		_ = password.Check(pw, dummyHash)
+		return nil, errInvalidCredentials
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := password.Check(pw, hash); err != nil {
+		if errors.Is(err, password.ErrMismatch) {
+			return nil, errInvalidCredentials
+		}
+		return nil, err
+	}
+	return r.issue(ctx, u)
+}
+
+func (r *Resolver) refresh(ctx context.Context, token string) (*model.AuthPayload, error) {
+	next, nextHash, err := newRefreshToken()
+	if err != nil {
+		return nil, err
+	}
+	u, err := r.Store.RotateRefreshToken(ctx, hashToken(token), nextHash, time.Now().Add(r.RefreshTTL))
+	if errors.Is(err, store.ErrInvalidRefreshToken) || errors.Is(err, store.ErrNotFound) {
+		return nil, errInvalidRefresh
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r.payload(u, next)
+}
+
+// Slugify turns an organization name into a URL slug ("Acme Corp" -> "acme-corp").
+func Slugify(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, c := range strings.ToLower(name) {
+		switch {
+		case c < unicode.MaxASCII && (unicode.IsLetter(c) || unicode.IsDigit(c)):
+			b.WriteRune(c)
+			dash = false
+		case !dash && b.Len() > 0:
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	s := strings.TrimSuffix(b.String(), "-")
+	if len(s) > 48 {
+		s = strings.TrimSuffix(s[:48], "-")
+	}
+	if s == "" {
+		s = "org"
+	}
+	return s
+}
+
+func randomSuffix() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

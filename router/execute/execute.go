@@ -420,7 +420,11 @@ func representation(obj map[string]any, specs []*plan.RepresentationSpec) map[st
 		if s.TypeName != tn {
 			continue
 		}
-		rep := map[string]any{"__typename": tn}
+		as := s.As
+		if as == "" {
+			as = tn
+		}
+		rep := map[string]any{"__typename": as}
 		if !copyFields(rep, obj, s.Selection) {
 			return nil
 		}
@@ -474,8 +478,16 @@ func copyFields(dst, src map[string]any, sel []*plan.KeyField) bool {
 	return true
 }
 
+// deepMerge merges an entity or root result into the response tree. An object's
+// __typename is never overwritten: an @interfaceObject subgraph answers with the
+// interface's name.
 func deepMerge(dst, src map[string]any) {
 	for k, v := range src {
+		if k == "__typename" {
+			if _, ok := dst[k]; ok {
+				continue
+			}
+		}
 		if cur, ok := dst[k]; ok {
 			switch cv := cur.(type) {
 			case map[string]any:

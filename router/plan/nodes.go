@@ -40,7 +40,10 @@ type Fetch struct {
 
 // RepresentationSpec is the selection that builds a representation of one type.
 type RepresentationSpec struct {
-	TypeName  string
+	// TypeName is the object type the representation is built for.
+	TypeName string
+	// As is the __typename sent: TypeName, or the interface an @interfaceObject subgraph knows.
+	As        string
 	Selection []*KeyField
 }
 
@@ -76,7 +79,11 @@ func nodeJSON(n Node) any {
 		if n.Entity {
 			var reqs []any
 			for _, r := range n.Requires {
-				reqs = append(reqs, map[string]any{"kind": "InlineFragment", "typeCondition": r.TypeName, "selections": selJSON(r.Selection)})
+				m := map[string]any{"kind": "InlineFragment", "typeCondition": r.TypeName, "selections": selJSON(r.Selection)}
+				if r.As != "" && r.As != r.TypeName {
+					m["representedAs"] = r.As
+				}
+				reqs = append(reqs, m)
 			}
 			m["requires"] = reqs
 		}

@@ -43,24 +43,11 @@ func Build(in Input) (*Plan, error) {
 		return nil, err
 	}
 	p := &planner{sg: in.Supergraph, op: in.Operation}
-	roots, err := p.planRoot(sel)
-	if err != nil {
+	if err := p.planRoot(sel); err != nil {
 		return nil, err
 	}
 	out := &Plan{Operation: in.Operation.Operation, Selection: sel}
-	var nodes []Node
-	for _, r := range roots {
-		nodes = append(nodes, p.finish(r, out))
-	}
-	switch {
-	case len(nodes) == 0:
-	case len(nodes) == 1:
-		out.Root = nodes[0]
-	case in.Operation.Operation == ast.Mutation:
-		out.Root = &Sequence{Nodes: nodes}
-	default:
-		out.Root = &Parallel{Nodes: nodes}
-	}
+	out.Root = p.schedule(out)
 	return out, nil
 }
 
@@ -70,29 +57,55 @@ type fetchNode struct {
 	path    []string
 	entity  bool
 	sel     []*sNode
-	// reps holds, per entity type, the selection that builds a representation.
-	reps     map[string][]*sNode
+	// reps holds, per entity type, how to build its representation.
+	reps     map[string]*repSpec
 	repOrder []string
-	children []*fetchNode
+	// parent is the fetch whose results hold the objects at path; deps are other
+	// fetches that must finish first (they provide @requires fields).
+	parent *fetchNode
+	deps   []*fetchNode
+	// order is the creation order, used for deterministic output.
+	order int
+	dead  bool
+}
+
+type repSpec struct {
+	as  string // the __typename sent (differs for @interfaceObject targets)
+	sel []*sNode
 }
 
 type planner struct {
-	sg *supergraph.Supergraph
-	op *ast.OperationDefinition
+	sg      *supergraph.Supergraph
+	op      *ast.OperationDefinition
+	fetches []*fetchNode
+	depth   int
 }
 
-func (p *planner) planRoot(sel *Selection) ([]*fetchNode, error) {
+// maxJumpDepth bounds nested entity jumps (a guard against cyclic key paths).
+const maxJumpDepth = 64
+
+func (p *planner) newFetch(service string, path []string, parent *fetchNode) *fetchNode {
+	fn := &fetchNode{service: service, path: append([]string(nil), path...), parent: parent, order: len(p.fetches)}
+	if parent != nil {
+		fn.entity = true
+		fn.reps = map[string]*repSpec{}
+	}
+	p.fetches = append(p.fetches, fn)
+	return fn
+}
+
+func (p *planner) planRoot(sel *Selection) error {
 	rootType := sel.TypeName
-	var roots []*fetchNode
 	byService := map[string]*fetchNode{}
 	var last *fetchNode
+	var previous []*fetchNode
 	for _, f := range sel.Fields[rootType] {
 		if strings.HasPrefix(f.Name, "__") {
 			continue // __typename, __schema, __type are answered by the router
 		}
 		graph, err := p.pickRootGraph(rootType, f, byService)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		var fn *fetchNode
 		if p.op.Operation == ast.Mutation {
@@ -104,22 +117,35 @@ func (p *planner) planRoot(sel *Selection) ([]*fetchNode, error) {
 			fn = byService[graph]
 		}
 		if fn == nil {
-			fn = &fetchNode{service: graph}
+			if p.op.Operation == ast.Mutation {
+				previous = p.live()
+			}
+			fn = p.newFetch(graph, nil, nil)
+			fn.deps = previous
 			byService[graph] = fn
-			roots = append(roots, fn)
 		}
 		last = fn
-		nodes, err := p.planFields(fn, graph, rootType, []*Field{f}, nil)
+		nodes, _, err := p.planFields(fn, graph, rootType, []*Field{f}, nil, nil)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		fn.sel = mergeNodes(fn.sel, nodes)
 	}
-	return roots, nil
+	return nil
 }
 
-// pickRootGraph chooses the subgraph for a root field: one already used by the
-// operation if it can, otherwise the one whose plan for the field needs the fewest fetches.
+func (p *planner) live() []*fetchNode {
+	var out []*fetchNode
+	for _, f := range p.fetches {
+		if !f.dead {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// pickRootGraph chooses the subgraph for a root field: the one whose plan for the
+// field needs the fewest fetches, preferring one the operation already uses.
 func (p *planner) pickRootGraph(rootType string, f *Field, used map[string]*fetchNode) (string, error) {
 	var candidates []string
 	for _, g := range p.sg.Graphs {
@@ -134,14 +160,20 @@ func (p *planner) pickRootGraph(rootType string, f *Field, used map[string]*fetc
 		return candidates[0], nil
 	}
 	best, bestCost := "", 0
+	var firstErr error
 	for _, g := range candidates {
-		scratch := &fetchNode{service: g}
-		nodes, err := p.planFields(scratch, g, rootType, []*Field{f}, nil)
+		snap := p.snapshot()
+		scratch := p.newFetch(g, nil, nil)
+		_, _, err := p.planFields(scratch, g, rootType, []*Field{f}, nil, nil)
+		cost := len(p.fetches) - snap.n
+		p.restore(snap)
 		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
 			continue
 		}
-		scratch.sel = nodes
-		cost := countFetches(scratch) * 2
+		cost *= 2
 		if _, ok := used[g]; !ok {
 			cost++
 		}
@@ -150,59 +182,159 @@ func (p *planner) pickRootGraph(rootType string, f *Field, used map[string]*fetc
 		}
 	}
 	if best == "" {
-		return "", fmt.Errorf("%w: no subgraph can resolve the selection of %s.%s", ErrUnplannable, rootType, f.Name)
+		return "", firstErr
 	}
 	return best, nil
 }
 
-func countFetches(fn *fetchNode) int {
-	n := 1
-	for _, c := range fn.children {
-		n += countFetches(c)
-	}
-	return n
+// snapshot records the planner state so a tentative plan can be undone.
+type snapshot struct {
+	n     int
+	saved []fetchNode
 }
 
-// planFields plans the fields of one object type in one subgraph, adding child
-// fetches for the fields that subgraph cannot resolve.
-func (p *planner) planFields(fn *fetchNode, graph, typeName string, fields []*Field, path []string) ([]*sNode, error) {
+func (p *planner) snapshot() snapshot {
+	s := snapshot{n: len(p.fetches), saved: make([]fetchNode, len(p.fetches))}
+	for i, f := range p.fetches {
+		c := *f
+		c.sel = cloneNodes(f.sel)
+		c.deps = append([]*fetchNode(nil), f.deps...)
+		c.repOrder = append([]string(nil), f.repOrder...)
+		if f.reps != nil {
+			c.reps = make(map[string]*repSpec, len(f.reps))
+			for k, v := range f.reps {
+				c.reps[k] = &repSpec{as: v.as, sel: cloneNodes(v.sel)}
+			}
+		}
+		s.saved[i] = c
+	}
+	return s
+}
+
+func (p *planner) restore(s snapshot) {
+	for i := range s.saved {
+		*p.fetches[i] = s.saved[i]
+	}
+	p.fetches = p.fetches[:s.n]
+}
+
+func cloneNodes(nodes []*sNode) []*sNode {
+	if nodes == nil {
+		return nil
+	}
+	out := make([]*sNode, len(nodes))
+	for i, n := range nodes {
+		c := *n
+		c.children = cloneNodes(n.children)
+		out[i] = &c
+	}
+	return out
+}
+
+// planFields plans the fields of one object type in one subgraph, adding entity
+// fetches for the fields that subgraph cannot resolve. It returns the selection for
+// the current fetch and the fetches it created (which produce some of the fields).
+func (p *planner) planFields(fn *fetchNode, graph, typeName string, fields []*Field, path []string, provided ast.SelectionSet) ([]*sNode, []*fetchNode, error) {
 	var out []*sNode
+	var producers []*fetchNode
 	var pending []*Field
 	for _, f := range fields {
 		if f.Name == "__typename" {
 			out = mergeNodes(out, []*sNode{{name: "__typename", alias: aliasOf(f)}})
 			continue
 		}
-		if !p.sg.Resolvable(typeName, f.Name, graph) {
+		sub, here := p.resolvableHere(typeName, f.Name, graph, provided)
+		if !here {
 			pending = append(pending, f)
 			continue
 		}
 		n := &sNode{name: f.Name, alias: aliasOf(f), args: f.Arguments}
 		if f.Selection != nil {
-			children, err := p.planSelection(fn, graph, f.Selection, appendPath(path, f))
+			snap := p.snapshot()
+			children, prods, err := p.planSelection(fn, graph, f.Selection, appendPath(path, f), sub)
 			if err != nil {
-				return nil, err
+				p.restore(snap)
+				if errors.Is(err, ErrUnplannable) && p.resolvableElsewhere(typeName, f.Name, graph) {
+					pending = append(pending, f)
+					continue
+				}
+				return nil, nil, err
 			}
 			n.children = children
+			producers = append(producers, prods...)
 		}
 		out = mergeNodes(out, []*sNode{n})
 	}
 	if len(pending) > 0 {
-		keys, err := p.jump(fn, graph, typeName, pending, path)
+		keys, prods, err := p.jump(fn, graph, typeName, pending, path, provided)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = mergeNodes(out, keys)
+		producers = append(producers, prods...)
 	}
-	return out, nil
+	return out, producers, nil
+}
+
+// resolvableHere reports whether the subgraph can select the field in place
+// (itself or through @provides), and what the field provides below it.
+func (p *planner) resolvableHere(typeName, field, graph string, provided ast.SelectionSet) (ast.SelectionSet, bool) {
+	if fs, ok := providedField(provided, field, typeName); ok {
+		return fs.SelectionSet, true
+	}
+	if !p.sg.Resolvable(typeName, field, graph) {
+		// A subgraph can always return the key fields of its own keys (Federation 1
+		// marks them @external on extensions).
+		if t := p.sg.Types[typeName]; t != nil && t.InGraph(graph) && inKeys(field, p.sg.Keys(typeName, graph)) {
+			return nil, true
+		}
+		return nil, false
+	}
+	fg := p.sg.FieldIn(typeName, field, graph)
+	if fg != nil && fg.Requires != "" {
+		return nil, false // needs the required fields in a representation first
+	}
+	var sub ast.SelectionSet
+	if fg != nil && fg.Provides != "" {
+		sub, _ = supergraph.ParseSelection(fg.Provides)
+	}
+	return sub, true
+}
+
+func (p *planner) resolvableElsewhere(typeName, field, graph string) bool {
+	for _, g := range p.sg.Graphs {
+		if g.Name != graph && p.targetFor(typeName, field, g.Name) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func providedField(provided ast.SelectionSet, field, typeName string) (*ast.Field, bool) {
+	for _, s := range provided {
+		switch s := s.(type) {
+		case *ast.Field:
+			if s.Name == field {
+				return s, true
+			}
+		case *ast.InlineFragment:
+			if s.TypeCondition == "" || s.TypeCondition == typeName {
+				if f, ok := providedField(s.SelectionSet, field, typeName); ok {
+					return f, true
+				}
+			}
+		}
+	}
+	return nil, false
 }
 
 // planSelection plans the selection of a composite field in one subgraph.
-func (p *planner) planSelection(fn *fetchNode, graph string, sel *Selection, path []string) ([]*sNode, error) {
+func (p *planner) planSelection(fn *fetchNode, graph string, sel *Selection, path []string, provided ast.SelectionSet) ([]*sNode, []*fetchNode, error) {
 	if !sel.Abstract {
-		return p.planFields(fn, graph, sel.TypeName, sel.Fields[sel.TypeName], path)
+		return p.planFields(fn, graph, sel.TypeName, sel.Fields[sel.TypeName], path, provided)
 	}
 	out := []*sNode{{name: "__typename"}}
+	var producers []*fetchNode
 	for _, t := range sel.Types {
 		tt := p.sg.Types[t]
 		if tt == nil || !tt.InGraph(graph) {
@@ -212,96 +344,300 @@ func (p *planner) planSelection(fn *fetchNode, graph string, sel *Selection, pat
 		if len(fields) == 0 {
 			continue
 		}
-		nodes, err := p.planFields(fn, graph, t, fields, path)
+		nodes, prods, err := p.planFields(fn, graph, t, fields, path, provided)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		producers = append(producers, prods...)
 		out = mergeNodes(out, []*sNode{{typeCond: t, children: nodes}})
 	}
-	return out, nil
+	return out, producers, nil
+}
+
+// targetFor tells whether a subgraph resolves the field of an entity through
+// _entities, and under which type name (the type itself, or an interface that the
+// subgraph has as @interfaceObject). Empty means it does not.
+func (p *planner) targetFor(typeName, field, graph string) string {
+	t := p.sg.Types[typeName]
+	if t == nil {
+		return ""
+	}
+	if t.InGraph(graph) {
+		if p.sg.Resolvable(typeName, field, graph) && len(p.sg.ResolvableKeys(typeName, graph)) > 0 {
+			return typeName
+		}
+		return ""
+	}
+	if t.Def == nil {
+		return ""
+	}
+	for _, iface := range t.Def.Interfaces {
+		if p.sg.IsInterfaceObject(iface, graph) && p.sg.Resolvable(iface, field, graph) && len(p.sg.ResolvableKeys(iface, graph)) > 0 {
+			return iface
+		}
+	}
+	return ""
 }
 
 // jump sends the pending fields of an entity to the subgraphs that resolve them,
-// returning the key fields the current subgraph must select.
-func (p *planner) jump(fn *fetchNode, graph, typeName string, pending []*Field, path []string) ([]*sNode, error) {
+// returning the key (and required) fields the current subgraph must select and the
+// fetches created.
+func (p *planner) jump(fn *fetchNode, graph, typeName string, pending []*Field, path []string, provided ast.SelectionSet) ([]*sNode, []*fetchNode, error) {
+	p.depth++
+	defer func() { p.depth-- }()
+	if p.depth > maxJumpDepth {
+		return nil, nil, fmt.Errorf("%w: entity jumps nested deeper than %d at %s", ErrUnplannable, maxJumpDepth, typeName)
+	}
 	var keyNodes []*sNode
+	var producers []*fetchNode
 	remaining := pending
 	for len(remaining) > 0 {
 		var (
-			bestGraph   string
-			bestKey     *supergraph.Key
-			bestCovered []*Field
+			bestGraph, bestAs string
+			bestKey           *supergraph.Key
+			bestCovered       []*Field
 		)
 		for _, g := range p.sg.Graphs {
-			if g.Name == graph {
-				continue
-			}
 			var covered []*Field
+			as := ""
 			for _, f := range remaining {
-				if p.sg.Resolvable(typeName, f.Name, g.Name) {
-					covered = append(covered, f)
+				a := p.targetFor(typeName, f.Name, g.Name)
+				if a == "" || (as != "" && a != as) {
+					continue
 				}
+				if g.Name == graph && !p.hasRequires(typeName, f.Name, graph) {
+					continue // only a field with @requires goes back to its own subgraph
+				}
+				as = a
+				covered = append(covered, f)
 			}
 			if len(covered) <= len(bestCovered) {
 				continue
 			}
-			key := p.providableKey(typeName, graph, g.Name)
+			key := p.providableKey(typeName, as, graph, g.Name, provided)
 			if key == nil {
 				continue
 			}
-			bestGraph, bestKey, bestCovered = g.Name, key, covered
+			bestGraph, bestAs, bestKey, bestCovered = g.Name, as, key, covered
 		}
 		if bestGraph == "" {
 			names := make([]string, len(remaining))
 			for i, f := range remaining {
 				names[i] = typeName + "." + f.Name
 			}
-			return nil, fmt.Errorf("%w: %s cannot be reached from subgraph %q", ErrUnplannable, strings.Join(names, ", "), graph)
+			return nil, nil, fmt.Errorf("%w: %s cannot be reached from subgraph %q", ErrUnplannable, strings.Join(names, ", "), graph)
 		}
-		child := fn.child(bestGraph, path)
 		keySel := selectionNodes(bestKey.Selection)
-		child.addRep(typeName, keySel)
-		nodes, err := p.planFields(child, bestGraph, typeName, bestCovered, path)
+		// Key fields the current subgraph selects (plain, or through further jumps).
+		keyFields, err := p.fieldsFromSet(typeName, bestKey.Selection)
+		if err != nil {
+			return nil, nil, err
+		}
+		kn, kprods, err := p.planFields(fn, graph, typeName, keyFields, path, provided)
+		if err != nil {
+			return nil, nil, err
+		}
+		keyNodes = mergeNodes(keyNodes, append([]*sNode{{name: "__typename"}}, kn...))
+		deps := append([]*fetchNode(nil), kprods...)
+		repSel := append([]*sNode(nil), keySel...)
+		// @requires: the required fields must be in the representation, fetched first.
+		for _, f := range bestCovered {
+			fg := p.sg.FieldIn(typeName, f.Name, bestGraph)
+			if fg == nil || fg.Requires == "" {
+				continue
+			}
+			reqSet, err := supergraph.ParseSelection(fg.Requires)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%w: %s.%s @requires(%q): %w", ErrUnplannable, typeName, f.Name, fg.Requires, err)
+			}
+			reqFields, err := p.fieldsFromSet(typeName, reqSet)
+			if err != nil {
+				return nil, nil, err
+			}
+			rn, rprods, err := p.planFields(fn, graph, typeName, reqFields, path, provided)
+			if err != nil {
+				return nil, nil, err
+			}
+			keyNodes = mergeNodes(keyNodes, rn)
+			deps = append(deps, rprods...)
+			repSel = mergeNodes(repSel, selectionNodes(reqSet))
+		}
+		child := p.child(fn, bestGraph, path, deps)
+		child.deps = appendUnique(child.deps, deps...)
+		child.addRep(typeName, bestAs, repSel)
+		nodes, prods, err := p.planFields(child, bestGraph, typeName, bestCovered, path, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		child.addEntityFields(bestAs, nodes)
+		producers = append(producers, child)
+		producers = append(producers, kprods...)
+		producers = append(producers, deps...)
+		producers = append(producers, prods...)
+		remaining = without(remaining, bestCovered)
+	}
+	return keyNodes, producers, nil
+}
+
+func (p *planner) hasRequires(typeName, field, graph string) bool {
+	fg := p.sg.FieldIn(typeName, field, graph)
+	return fg != nil && fg.Requires != ""
+}
+
+// fieldsFromSet turns a field set (a key or @requires) into normalized fields.
+func (p *planner) fieldsFromSet(typeName string, set ast.SelectionSet) ([]*Field, error) {
+	t := p.sg.Types[typeName]
+	if t == nil {
+		return nil, fmt.Errorf("%w: unknown type %s", ErrUnplannable, typeName)
+	}
+	var out []*Field
+	for _, s := range set {
+		switch s := s.(type) {
+		case *ast.Field:
+			if s.Name == "__typename" {
+				out = append(out, &Field{ResponseKey: "__typename", Name: "__typename"})
+				continue
+			}
+			fd := t.Fields[s.Name]
+			if fd == nil {
+				return nil, fmt.Errorf("%w: field set names unknown field %s.%s", ErrUnplannable, typeName, s.Name)
+			}
+			f := &Field{ResponseKey: s.Name, Name: s.Name, Arguments: s.Arguments, Def: fd.Def}
+			if len(s.SelectionSet) > 0 {
+				sub, err := p.selectionFromSet(fd.Def.Type.Name(), s.SelectionSet)
+				if err != nil {
+					return nil, err
+				}
+				f.Selection = sub
+			}
+			out = append(out, f)
+		case *ast.InlineFragment:
+			if s.TypeCondition == "" || s.TypeCondition == typeName {
+				more, err := p.fieldsFromSet(typeName, s.SelectionSet)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, more...)
+			}
+		}
+	}
+	return out, nil
+}
+
+func (p *planner) selectionFromSet(typeName string, set ast.SelectionSet) (*Selection, error) {
+	t := p.sg.Types[typeName]
+	if t == nil {
+		return nil, fmt.Errorf("%w: unknown type %s", ErrUnplannable, typeName)
+	}
+	sel := &Selection{TypeName: typeName, Fields: map[string][]*Field{}}
+	if t.Kind == ast.Object {
+		sel.Types = []string{typeName}
+	} else {
+		sel.Abstract = true
+		sel.Types = p.sg.PossibleTypes(typeName)
+	}
+	for _, pt := range sel.Types {
+		var filtered ast.SelectionSet
+		for _, s := range set {
+			if frag, ok := s.(*ast.InlineFragment); ok && frag.TypeCondition != "" && frag.TypeCondition != pt && frag.TypeCondition != typeName {
+				continue
+			}
+			filtered = append(filtered, s)
+		}
+		fields, err := p.fieldsFromSet(pt, filtered)
 		if err != nil {
 			return nil, err
 		}
-		child.addEntityFields(typeName, nodes)
-		keyNodes = mergeNodes(keyNodes, append([]*sNode{{name: "__typename"}}, keySel...))
-		remaining = without(remaining, bestCovered)
+		sel.Fields[pt] = fields
 	}
-	return keyNodes, nil
+	return sel, nil
 }
 
-// providableKey returns a resolvable key of the entity in target whose fields
-// the source subgraph can provide.
-func (p *planner) providableKey(typeName, source, target string) *supergraph.Key {
-	sourceKeys := p.sg.Keys(typeName, source)
-	for _, k := range p.sg.ResolvableKeys(typeName, target) {
-		if p.canProvide(typeName, source, k.Selection, sourceKeys) {
+// providableKey returns a resolvable key of the entity (as seen by the target) whose
+// fields the source subgraph can provide, directly or through further jumps.
+func (p *planner) providableKey(typeName, as, source, target string, provided ast.SelectionSet) *supergraph.Key {
+	keys := p.sg.ResolvableKeys(as, target)
+	for _, k := range keys {
+		if p.canSelect(typeName, source, k.Selection, provided) {
+			return k
+		}
+	}
+	// Otherwise a key the source can reach through another subgraph (planned by planFields).
+	for _, k := range keys {
+		if p.reachable(typeName, source, k.Selection) {
 			return k
 		}
 	}
 	return nil
 }
 
-func (p *planner) canProvide(typeName, graph string, sel ast.SelectionSet, ownKeys []*supergraph.Key) bool {
+// canSelect reports whether the subgraph can select the field set itself.
+func (p *planner) canSelect(typeName, graph string, sel ast.SelectionSet, provided ast.SelectionSet) bool {
 	t := p.sg.Types[typeName]
-	if t == nil || !t.InGraph(graph) {
+	if t == nil || !t.InGraph(graph) && !p.interfaceObjectIn(typeName, graph) {
 		return false
 	}
+	ownKeys := p.sg.Keys(typeName, graph)
 	for _, s := range sel {
 		f, ok := s.(*ast.Field)
 		if !ok {
-			return false
+			continue
 		}
-		if !p.sg.Resolvable(typeName, f.Name, graph) && !inKeys(f.Name, ownKeys) {
+		if f.Name == "__typename" {
+			continue
+		}
+		sub, here := p.resolvableHere(typeName, f.Name, graph, provided)
+		if !here && !inKeys(f.Name, ownKeys) {
 			return false
 		}
 		if len(f.SelectionSet) > 0 {
 			fd := t.Fields[f.Name]
-			if fd == nil || !p.canProvide(fd.Def.Type.Name(), graph, f.SelectionSet, p.sg.Keys(fd.Def.Type.Name(), graph)) {
+			if fd == nil || !p.canSelect(fd.Def.Type.Name(), graph, f.SelectionSet, sub) {
 				return false
 			}
+		}
+	}
+	return true
+}
+
+func (p *planner) interfaceObjectIn(typeName, graph string) bool {
+	t := p.sg.Types[typeName]
+	if t == nil || t.Def == nil {
+		return false
+	}
+	for _, i := range t.Def.Interfaces {
+		if p.sg.IsInterfaceObject(i, graph) {
+			return true
+		}
+	}
+	return false
+}
+
+// reachable reports whether every field of the set is resolvable by some subgraph
+// that the source can jump to (a key path of one more hop).
+func (p *planner) reachable(typeName, source string, sel ast.SelectionSet) bool {
+	for _, s := range sel {
+		f, ok := s.(*ast.Field)
+		if !ok || f.Name == "__typename" {
+			continue
+		}
+		found := false
+		for _, g := range p.sg.Graphs {
+			if g.Name == source || p.targetFor(typeName, f.Name, g.Name) == "" {
+				continue
+			}
+			for _, k := range p.sg.ResolvableKeys(typeName, g.Name) {
+				if p.canSelect(typeName, source, k.Selection, nil) {
+					found = true
+					break
+				}
+			}
+			if found {
+				break
+			}
+		}
+		if !found {
+			return false
 		}
 	}
 	return true
@@ -318,23 +654,76 @@ func inKeys(field string, keys []*supergraph.Key) bool {
 	return false
 }
 
-func (fn *fetchNode) child(service string, path []string) *fetchNode {
+// child returns the entity fetch to a subgraph at a path under fn, reusing one that
+// does not depend on the given fetches (which would make a cycle).
+func (p *planner) child(fn *fetchNode, service string, path []string, deps []*fetchNode) *fetchNode {
 	key := strings.Join(path, ".")
-	for _, c := range fn.children {
-		if c.service == service && strings.Join(c.path, ".") == key {
-			return c
+	for _, c := range p.fetches {
+		if c.dead || c.parent != fn || c.service != service || strings.Join(c.path, ".") != key {
+			continue
 		}
+		if dependsOnAny(deps, c) {
+			continue
+		}
+		return c
 	}
-	c := &fetchNode{service: service, path: append([]string(nil), path...), entity: true, reps: map[string][]*sNode{}}
-	fn.children = append(fn.children, c)
-	return c
+	return p.newFetch(service, path, fn)
 }
 
-func (fn *fetchNode) addRep(typeName string, keySel []*sNode) {
-	if _, ok := fn.reps[typeName]; !ok {
+// dependsOnAny reports whether any of the fetches is c or (transitively) depends on c.
+func dependsOnAny(fetches []*fetchNode, c *fetchNode) bool {
+	seen := map[*fetchNode]bool{}
+	var walk func(f *fetchNode) bool
+	walk = func(f *fetchNode) bool {
+		if f == nil || seen[f] {
+			return false
+		}
+		seen[f] = true
+		if f == c {
+			return true
+		}
+		if walk(f.parent) {
+			return true
+		}
+		for _, d := range f.deps {
+			if walk(d) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, f := range fetches {
+		if walk(f) {
+			return true
+		}
+	}
+	return false
+}
+
+func appendUnique(list []*fetchNode, more ...*fetchNode) []*fetchNode {
+	for _, m := range more {
+		found := false
+		for _, l := range list {
+			if l == m {
+				found = true
+				break
+			}
+		}
+		if !found {
+			list = append(list, m)
+		}
+	}
+	return list
+}
+
+func (fn *fetchNode) addRep(typeName, as string, sel []*sNode) {
+	r, ok := fn.reps[typeName]
+	if !ok {
+		r = &repSpec{as: as}
+		fn.reps[typeName] = r
 		fn.repOrder = append(fn.repOrder, typeName)
 	}
-	fn.reps[typeName] = mergeNodes(fn.reps[typeName], keySel)
+	r.sel = mergeNodes(r.sel, sel)
 }
 
 func (fn *fetchNode) addEntityFields(typeName string, nodes []*sNode) {
@@ -373,8 +762,123 @@ func without(fields, drop []*Field) []*Field {
 	return out
 }
 
-// finish turns a fetch tree into plan nodes.
-func (p *planner) finish(fn *fetchNode, out *Plan) Node {
+// schedule orders the fetches into plan nodes: a tree of Sequence/Parallel when
+// each fetch waits only for its parent, otherwise levels by dependency depth.
+func (p *planner) schedule(out *Plan) Node {
+	var live []*fetchNode
+	for _, f := range p.fetches {
+		if !f.dead && (len(f.sel) > 0 || !f.entity) {
+			live = append(live, f)
+		}
+	}
+	if len(live) == 0 {
+		return nil
+	}
+	fetches := map[*fetchNode]*Fetch{}
+	for _, fn := range live {
+		fetches[fn] = p.finishFetch(fn, out)
+	}
+	node := func(fn *fetchNode) Node {
+		if fn.entity {
+			return &Flatten{Path: fn.path, Node: fetches[fn]}
+		}
+		return fetches[fn]
+	}
+	treeShaped := true
+	for _, fn := range live {
+		if len(fn.deps) > 0 {
+			treeShaped = false
+		}
+	}
+	if treeShaped {
+		children := map[*fetchNode][]*fetchNode{}
+		var roots []*fetchNode
+		for _, fn := range live {
+			if fn.parent == nil {
+				roots = append(roots, fn)
+			} else {
+				children[fn.parent] = append(children[fn.parent], fn)
+			}
+		}
+		var subtree func(fn *fetchNode) Node
+		subtree = func(fn *fetchNode) Node {
+			kids := children[fn]
+			if len(kids) == 0 {
+				return node(fn)
+			}
+			var ks []Node
+			for _, k := range kids {
+				ks = append(ks, subtree(k))
+			}
+			if len(ks) == 1 {
+				if seq, ok := ks[0].(*Sequence); ok {
+					return &Sequence{Nodes: append([]Node{node(fn)}, seq.Nodes...)}
+				}
+				return &Sequence{Nodes: []Node{node(fn), ks[0]}}
+			}
+			return &Sequence{Nodes: []Node{node(fn), &Parallel{Nodes: ks}}}
+		}
+		var rs []Node
+		for _, r := range roots {
+			rs = append(rs, subtree(r))
+		}
+		if len(rs) == 1 {
+			return rs[0]
+		}
+		if p.op.Operation == ast.Mutation {
+			return &Sequence{Nodes: rs}
+		}
+		return &Parallel{Nodes: rs}
+	}
+	// Levels: a fetch runs after its parent and its dependencies.
+	level := map[*fetchNode]int{}
+	var depth func(fn *fetchNode) int
+	depth = func(fn *fetchNode) int {
+		if d, ok := level[fn]; ok {
+			return d
+		}
+		level[fn] = 0
+		d := 0
+		for _, dep := range append([]*fetchNode{fn.parent}, fn.deps...) {
+			if dep == nil || dep.dead {
+				continue
+			}
+			if dd := depth(dep) + 1; dd > d {
+				d = dd
+			}
+		}
+		level[fn] = d
+		return d
+	}
+	maxLevel := 0
+	for _, fn := range live {
+		if d := depth(fn); d > maxLevel {
+			maxLevel = d
+		}
+	}
+	var seq []Node
+	for l := 0; l <= maxLevel; l++ {
+		var ns []Node
+		for _, fn := range live {
+			if level[fn] == l {
+				ns = append(ns, node(fn))
+			}
+		}
+		switch len(ns) {
+		case 0:
+		case 1:
+			seq = append(seq, ns[0])
+		default:
+			seq = append(seq, &Parallel{Nodes: ns})
+		}
+	}
+	if len(seq) == 1 {
+		return seq[0]
+	}
+	return &Sequence{Nodes: seq}
+}
+
+func (p *planner) finishFetch(fn *fetchNode, out *Plan) *Fetch {
 	f := &Fetch{
 		ID:            len(out.Fetches),
 		ServiceName:   fn.service,
@@ -384,28 +888,12 @@ func (p *planner) finish(fn *fetchNode, out *Plan) Node {
 	if fn.entity {
 		f.OperationKind = string(ast.Query)
 		for _, t := range fn.repOrder {
-			f.Requires = append(f.Requires, &RepresentationSpec{TypeName: t, Selection: toSelection(fn.reps[t])})
+			r := fn.reps[t]
+			f.Requires = append(f.Requires, &RepresentationSpec{TypeName: t, As: r.as, Selection: toSelection(r.sel)})
 		}
 		sort.SliceStable(f.Requires, func(i, j int) bool { return f.Requires[i].TypeName < f.Requires[j].TypeName })
 	}
 	f.Operation, f.Variables = p.print(fn, f)
 	out.Fetches = append(out.Fetches, f)
-	var node Node = f
-	if fn.entity {
-		node = &Flatten{Path: fn.path, Node: f}
-	}
-	if len(fn.children) == 0 {
-		return node
-	}
-	var kids []Node
-	for _, c := range fn.children {
-		kids = append(kids, p.finish(c, out))
-	}
-	if len(kids) == 1 {
-		if seq, ok := kids[0].(*Sequence); ok {
-			return &Sequence{Nodes: append([]Node{node}, seq.Nodes...)}
-		}
-		return &Sequence{Nodes: []Node{node, kids[0]}}
-	}
-	return &Sequence{Nodes: []Node{node, &Parallel{Nodes: kids}}}
+	return f
 }

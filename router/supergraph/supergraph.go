@@ -390,3 +390,59 @@ func argBool(d *ast.Directive, name string, def bool) bool {
 	}
 	return a.Value.Raw == "true"
 }
+
+// PossibleTypes returns the object types of an abstract type (itself for an object type), sorted.
+func (s *Supergraph) PossibleTypes(name string) []string {
+	t := s.Types[name]
+	if t == nil {
+		return nil
+	}
+	switch t.Kind {
+	case ast.Object:
+		return []string{name}
+	case ast.Union:
+		out := append([]string(nil), t.Def.Types...)
+		for m := range t.Members {
+			if !containsString(out, m) {
+				out = append(out, m)
+			}
+		}
+		sort.Strings(out)
+		return out
+	case ast.Interface:
+		var out []string
+		for n, o := range s.Types {
+			if o.Kind != ast.Object {
+				continue
+			}
+			if containsString(o.Def.Interfaces, name) {
+				out = append(out, n)
+				continue
+			}
+			if _, ok := o.Implements[name]; ok {
+				out = append(out, n)
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	return nil
+}
+
+// IsInterfaceObject reports whether the type is an @interfaceObject in the subgraph.
+func (s *Supergraph) IsInterfaceObject(typeName, graph string) bool {
+	t := s.Types[typeName]
+	if t == nil || t.Graphs[graph] == nil {
+		return false
+	}
+	return t.Graphs[graph].IsInterfaceObject
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

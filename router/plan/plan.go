@@ -248,21 +248,17 @@ func (p *planner) planFields(fn *fetchNode, graph, typeName string, fields []*Fi
 			pending = append(pending, f)
 			continue
 		}
-		n := &sNode{name: f.Name, alias: aliasOf(f), args: f.Arguments}
-		if f.Selection != nil {
-			snap := p.snapshot()
-			children, prods, err := p.planSelection(fn, graph, f.Selection, appendPath(path, f), sub)
-			if err != nil {
-				p.restore(snap)
-				if errors.Is(err, ErrUnplannable) && p.resolvableElsewhere(typeName, f.Name, graph) {
-					pending = append(pending, f)
-					continue
-				}
-				return nil, nil, err
+		snap := p.snapshot()
+		n, prods, err := p.selectField(fn, graph, f, path, sub)
+		if err != nil {
+			p.restore(snap)
+			if errors.Is(err, ErrUnplannable) && p.resolvableElsewhere(typeName, f.Name, graph) {
+				pending = append(pending, f)
+				continue
 			}
-			n.children = children
-			producers = append(producers, prods...)
+			return nil, nil, err
 		}
+		producers = append(producers, prods...)
 		out = mergeNodes(out, []*sNode{n})
 	}
 	if len(pending) > 0 {
@@ -274,6 +270,20 @@ func (p *planner) planFields(fn *fetchNode, graph, typeName string, fields []*Fi
 		producers = append(producers, prods...)
 	}
 	return out, producers, nil
+}
+
+// selectField selects a field the subgraph resolves, planning its sub-selection.
+func (p *planner) selectField(fn *fetchNode, graph string, f *Field, path []string, provided ast.SelectionSet) (*sNode, []*fetchNode, error) {
+	n := &sNode{name: f.Name, alias: aliasOf(f), args: f.Arguments}
+	if f.Selection == nil {
+		return n, nil, nil
+	}
+	children, prods, err := p.planSelection(fn, graph, f.Selection, appendPath(path, f), provided)
+	if err != nil {
+		return nil, nil, err
+	}
+	n.children = children
+	return n, prods, nil
 }
 
 // resolvableHere reports whether the subgraph can select the field in place
@@ -465,9 +475,21 @@ func (p *planner) jump(fn *fetchNode, graph, typeName string, pending []*Field, 
 		child := p.child(fn, bestGraph, path, deps)
 		child.deps = appendUnique(child.deps, deps...)
 		child.addRep(typeName, bestAs, repSel)
-		nodes, prods, err := p.planFields(child, bestGraph, typeName, bestCovered, path, nil)
-		if err != nil {
-			return nil, nil, err
+		// The covered fields are resolved by the target itself: their @requires are in
+		// the representation.
+		var nodes []*sNode
+		var prods []*fetchNode
+		for _, f := range bestCovered {
+			var sub ast.SelectionSet
+			if fg := p.sg.FieldIn(bestAs, f.Name, bestGraph); fg != nil && fg.Provides != "" {
+				sub, _ = supergraph.ParseSelection(fg.Provides)
+			}
+			n, fprods, err := p.selectField(child, bestGraph, f, path, sub)
+			if err != nil {
+				return nil, nil, err
+			}
+			nodes = mergeNodes(nodes, []*sNode{n})
+			prods = append(prods, fprods...)
 		}
 		child.addEntityFields(bestAs, nodes)
 		producers = append(producers, child)

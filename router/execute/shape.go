@@ -59,7 +59,7 @@ func (s *shaper) object(obj map[string]any, sel *plan.Selection, typeName string
 			continue
 		}
 		fpath := appendAny(path, f.ResponseKey)
-		if !s.value(obj[f.ResponseKey], f.Def.Type, f, fpath, typeName) {
+		if !s.value(obj[f.DataKey()], f.Def.Type, f, fpath, typeName) {
 			s.buf.Truncate(start)
 			return false
 		}

@@ -16,6 +16,18 @@ type Field struct {
 	Def         *ast.FieldDefinition
 	// Selection is nil for leaf fields.
 	Selection *Selection
+	// InternalKey, when set, is the alias used in subgraph operations instead of
+	// ResponseKey: two fragments on different types select the same response key
+	// with different types, which a subgraph would reject as a field conflict.
+	InternalKey string
+}
+
+// DataKey is the key of the field's value in subgraph responses.
+func (f *Field) DataKey() string {
+	if f.InternalKey != "" {
+		return f.InternalKey
+	}
+	return f.ResponseKey
 }
 
 // Selection is the normalized selection set of a composite type: for an object

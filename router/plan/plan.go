@@ -345,6 +345,7 @@ func (p *planner) planSelection(fn *fetchNode, graph string, sel *Selection, pat
 	}
 	out := []*sNode{{name: "__typename"}}
 	var producers []*fetchNode
+	p.aliasConflicts(graph, sel)
 	for _, t := range sel.Types {
 		tt := p.sg.Types[t]
 		if tt == nil || !tt.InGraph(graph) {
@@ -362,6 +363,32 @@ func (p *planner) planSelection(fn *fetchNode, graph string, sel *Selection, pat
 		out = mergeNodes(out, []*sNode{{typeCond: t, children: nodes}})
 	}
 	return out, producers, nil
+}
+
+// aliasConflicts gives an internal alias to fields that share a response key with a
+// field of another possible type but have another type in this subgraph (the
+// subgraph would reject the pair as a field conflict).
+func (p *planner) aliasConflicts(graph string, sel *Selection) {
+	first := map[string]string{}
+	for _, t := range sel.Types {
+		if tt := p.sg.Types[t]; tt == nil || !tt.InGraph(graph) {
+			continue
+		}
+		for _, f := range sel.Fields[t] {
+			if f.Def == nil || f.Name == "__typename" {
+				continue
+			}
+			typ := f.Def.Type.String()
+			if fg := p.sg.FieldIn(t, f.Name, graph); fg != nil && fg.Type != "" {
+				typ = fg.Type
+			}
+			if seen, ok := first[f.ResponseKey]; !ok {
+				first[f.ResponseKey] = typ
+			} else if seen != typ {
+				f.InternalKey = "_" + f.ResponseKey + "_" + t
+			}
+		}
+	}
 }
 
 // targetFor tells whether a subgraph resolves the field of an entity through
@@ -753,7 +780,7 @@ func (fn *fetchNode) addEntityFields(typeName string, nodes []*sNode) {
 }
 
 func appendPath(path []string, f *Field) []string {
-	out := append(append([]string(nil), path...), f.ResponseKey)
+	out := append(append([]string(nil), path...), f.DataKey())
 	for t := f.Def.Type; t != nil && t.Elem != nil; t = t.Elem {
 		out = append(out, "@")
 	}
@@ -761,8 +788,8 @@ func appendPath(path []string, f *Field) []string {
 }
 
 func aliasOf(f *Field) string {
-	if f.ResponseKey != f.Name {
-		return f.ResponseKey
+	if k := f.DataKey(); k != f.Name {
+		return k
 	}
 	return ""
 }

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vektah/gqlparser/v2/ast"
+
 	"github.com/studio-platform/studio/router/plan"
 	"github.com/studio-platform/studio/router/supergraph"
 )
@@ -47,6 +49,7 @@ type Executor struct {
 	observe      FetchObserver
 	maxBodyBytes int64
 	localFields  LocalResolver
+	schema       *ast.Schema
 }
 
 // LocalResolver answers root fields the router owns (introspection).
@@ -86,6 +89,7 @@ func New(sg *supergraph.Supergraph, opts ...Option) *Executor {
 		client:       &http.Client{Transport: NewTransport(), Timeout: 30 * time.Second},
 		urls:         map[string]string{},
 		maxBodyBytes: 64 << 20,
+		schema:       sg.API,
 	}
 	for _, g := range sg.Graphs {
 		e.urls[g.Name] = g.URL

@@ -98,6 +98,17 @@ func (s *shaper) value(v any, t *ast.Type, f *plan.Field, path []any, parent str
 		return true
 	}
 	if f.Selection == nil {
+		if def := s.r.e.schema.Types[t.Name()]; def != nil && def.Kind == ast.Enum {
+			name, _ := v.(string)
+			if def.EnumValues.ForName(name) == nil {
+				s.r.errors = append(s.r.errors, Error{
+					Message:    fmt.Sprintf("Enum %q cannot represent value: %v", def.Name, v),
+					Path:       path,
+					Extensions: map[string]any{"code": "INVALID_SUBGRAPH_RESPONSE"},
+				})
+				return s.nullOrFail(start, t)
+			}
+		}
 		b, err := json.Marshal(v)
 		if err != nil {
 			s.typeError(f, path, "a scalar")

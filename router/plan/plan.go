@@ -451,7 +451,7 @@ func (p *planner) jump(fn *fetchNode, graph, typeName string, pending []*Field, 
 			if len(covered) <= len(bestCovered) {
 				continue
 			}
-			key := p.providableKey(typeName, as, graph, g.Name, provided)
+			key := p.providableKey(fn, path, typeName, as, graph, g.Name, provided)
 			if key == nil {
 				continue
 			}
@@ -603,17 +603,24 @@ func (p *planner) selectionFromSet(typeName string, set ast.SelectionSet) (*Sele
 }
 
 // providableKey returns a resolvable key of the entity (as seen by the target) whose
-// fields the source subgraph can provide, directly or through further jumps.
-func (p *planner) providableKey(typeName, as, source, target string, provided ast.SelectionSet) *supergraph.Key {
+// fields the source subgraph can provide: itself, or through further jumps (tried
+// on a scratch copy of the plan).
+func (p *planner) providableKey(fn *fetchNode, path []string, typeName, as, source, target string, provided ast.SelectionSet) *supergraph.Key {
 	keys := p.sg.ResolvableKeys(as, target)
 	for _, k := range keys {
 		if p.canSelect(typeName, source, k.Selection, provided) {
 			return k
 		}
 	}
-	// Otherwise a key the source can reach through another subgraph (planned by planFields).
 	for _, k := range keys {
-		if p.reachable(typeName, source, k.Selection) {
+		fields, err := p.fieldsFromSet(typeName, k.Selection)
+		if err != nil {
+			continue
+		}
+		snap := p.snapshot()
+		_, _, err = p.planFields(fn, source, typeName, fields, path, provided)
+		p.restore(snap)
+		if err == nil {
 			return k
 		}
 	}
@@ -660,36 +667,6 @@ func (p *planner) interfaceObjectIn(typeName, graph string) bool {
 		}
 	}
 	return false
-}
-
-// reachable reports whether every field of the set is resolvable by some subgraph
-// that the source can jump to (a key path of one more hop).
-func (p *planner) reachable(typeName, source string, sel ast.SelectionSet) bool {
-	for _, s := range sel {
-		f, ok := s.(*ast.Field)
-		if !ok || f.Name == "__typename" {
-			continue
-		}
-		found := false
-		for _, g := range p.sg.Graphs {
-			if g.Name == source || p.targetFor(typeName, f.Name, g.Name) == "" {
-				continue
-			}
-			for _, k := range p.sg.ResolvableKeys(typeName, g.Name) {
-				if p.canSelect(typeName, source, k.Selection, nil) {
-					found = true
-					break
-				}
-			}
-			if found {
-				break
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
 }
 
 func inKeys(field string, keys []*supergraph.Key) bool {

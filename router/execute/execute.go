@@ -187,7 +187,7 @@ func (r *run) rootFetch(ctx context.Context, f *plan.Fetch) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if d, ok := resp.Data.(map[string]any); ok {
-		deepMerge(r.data, d)
+		r.deepMerge(r.data, d)
 	}
 	for _, se := range resp.Errors {
 		r.errors = append(r.errors, se.rewrite(f.ServiceName, nil))
@@ -244,7 +244,7 @@ func (r *run) entityFetch(ctx context.Context, f *plan.Fetch, path []string) {
 					continue
 				}
 				for _, t := range groups[i] {
-					deepMerge(t.obj, m)
+					r.deepMerge(t.obj, m)
 				}
 			}
 		}
@@ -482,13 +482,20 @@ func copyFields(dst, src map[string]any, sel []*plan.KeyField) bool {
 	return true
 }
 
+// concrete reports whether a __typename names an object type of the API schema.
+func (r *run) concrete(v any) bool {
+	name, _ := v.(string)
+	def := r.e.schema.Types[name]
+	return def != nil && def.Kind == ast.Object
+}
+
 // deepMerge merges an entity or root result into the response tree. An object's
-// __typename is never overwritten: an @interfaceObject subgraph answers with the
-// interface's name.
-func deepMerge(dst, src map[string]any) {
+// __typename is only replaced by a concrete type's name: an @interfaceObject
+// subgraph answers with the interface's name, its owner with the real type.
+func (r *run) deepMerge(dst, src map[string]any) {
 	for k, v := range src {
 		if k == "__typename" {
-			if _, ok := dst[k]; ok {
+			if _, ok := dst[k]; ok && !r.concrete(v) {
 				continue
 			}
 		}
@@ -496,7 +503,7 @@ func deepMerge(dst, src map[string]any) {
 			switch cv := cur.(type) {
 			case map[string]any:
 				if sv, ok := v.(map[string]any); ok {
-					deepMerge(cv, sv)
+					r.deepMerge(cv, sv)
 					continue
 				}
 			case []any:
@@ -505,7 +512,7 @@ func deepMerge(dst, src map[string]any) {
 						cm, ok1 := cv[i].(map[string]any)
 						sm, ok2 := sv[i].(map[string]any)
 						if ok1 && ok2 {
-							deepMerge(cm, sm)
+							r.deepMerge(cm, sm)
 						} else {
 							cv[i] = sv[i]
 						}

@@ -125,6 +125,11 @@ func (s *shaper) value(v any, t *ast.Type, f *plan.Field, path []any, parent str
 	tn := f.Selection.TypeName
 	if f.Selection.Abstract {
 		tn, _ = m["__typename"].(string)
+		if tn == f.Selection.TypeName && len(f.Selection.Types) > 0 {
+			// An @interfaceObject answered and no type-specific field was asked:
+			// every possible type selects the same fields.
+			tn = f.Selection.Types[0]
+		}
 		if !contains(f.Selection.Types, tn) {
 			s.r.errors = append(s.r.errors, Error{
 				Message: fmt.Sprintf("abstract type %s resolved to unknown type %q", f.Selection.TypeName, tn),

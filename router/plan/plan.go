@@ -343,6 +343,9 @@ func (p *planner) planSelection(fn *fetchNode, graph string, sel *Selection, pat
 	if !sel.Abstract {
 		return p.planFields(fn, graph, sel.TypeName, sel.Fields[sel.TypeName], path, provided)
 	}
+	if p.sg.IsInterfaceObject(sel.TypeName, graph) {
+		return p.planInterfaceObject(fn, graph, sel, path, provided)
+	}
 	out := []*sNode{{name: "__typename"}}
 	var producers []*fetchNode
 	p.aliasConflicts(graph, sel)
@@ -363,6 +366,148 @@ func (p *planner) planSelection(fn *fetchNode, graph string, sel *Selection, pat
 		out = mergeNodes(out, []*sNode{{typeCond: t, children: nodes}})
 	}
 	return out, producers, nil
+}
+
+// planInterfaceObject plans an abstract selection in a subgraph that knows the
+// interface only as an @interfaceObject: its objects come back with the interface's
+// name as __typename. Fields selected alike for every type and known on the
+// interface are planned on the interface itself; anything type-specific (including
+// __typename) goes through the subgraph that owns the interface, which resolves the
+// concrete type.
+func (p *planner) planInterfaceObject(fn *fetchNode, graph string, sel *Selection, path []string, provided ast.SelectionSet) ([]*sNode, []*fetchNode, error) {
+	iface := sel.TypeName
+	it := p.sg.Types[iface]
+	shared, uniform := p.sharedInterfaceFields(sel)
+	if uniform {
+		nodes, prods, err := p.planFields(fn, graph, iface, shared, path, provided)
+		if err != nil {
+			return nil, nil, err
+		}
+		return mergeNodes([]*sNode{{name: "__typename"}}, nodes), prods, nil
+	}
+	// Fields the interface object resolves here are selected here; the rest per type.
+	var here []*Field
+	for _, f := range shared {
+		if _, ok := p.resolvableHere(iface, f.Name, graph, provided); ok && it.Fields[f.Name] != nil {
+			here = append(here, f)
+		}
+	}
+	out, producers, err := p.planFields(fn, graph, iface, here, path, provided)
+	if err != nil {
+		return nil, nil, err
+	}
+	var owner string
+	var key *supergraph.Key
+	for _, g := range p.sg.Graphs {
+		if g.Name == graph || !it.InGraph(g.Name) || p.sg.IsInterfaceObject(iface, g.Name) {
+			continue
+		}
+		if k := p.providableKey(fn, path, iface, iface, graph, g.Name, provided); k != nil {
+			owner, key = g.Name, k
+			break
+		}
+	}
+	if owner == "" {
+		return nil, nil, fmt.Errorf("%w: no subgraph resolves the concrete types of %s for subgraph %q", ErrUnplannable, iface, graph)
+	}
+	keySel := selectionNodes(key.Selection)
+	keyFields, err := p.fieldsFromSet(iface, key.Selection)
+	if err != nil {
+		return nil, nil, err
+	}
+	kn, kprods, err := p.planFields(fn, graph, iface, keyFields, path, provided)
+	if err != nil {
+		return nil, nil, err
+	}
+	out = mergeNodes(out, append([]*sNode{{name: "__typename"}}, kn...))
+	child := p.child(fn, owner, path, kprods)
+	child.deps = appendUnique(child.deps, kprods...)
+	child.addRep(iface, iface, keySel)
+	inner := []*sNode{{name: "__typename"}}
+	for _, t := range sel.Types {
+		tt := p.sg.Types[t]
+		if tt == nil || !tt.InGraph(owner) {
+			continue
+		}
+		fields := withoutKeys(sel.Fields[t], here)
+		if len(fields) == 0 {
+			continue
+		}
+		nodes, prods, err := p.planFields(child, owner, t, fields, path, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		producers = append(producers, prods...)
+		inner = mergeNodes(inner, []*sNode{{typeCond: t, children: nodes}})
+	}
+	child.addEntityFields(iface, inner)
+	producers = append(producers, child)
+	producers = append(producers, kprods...)
+	return out, producers, nil
+}
+
+// sharedInterfaceFields returns the fields of the first possible type and whether
+// every possible type selects the same interface fields (and no __typename).
+func (p *planner) sharedInterfaceFields(sel *Selection) ([]*Field, bool) {
+	if len(sel.Types) == 0 {
+		return nil, true
+	}
+	first := sel.Fields[sel.Types[0]]
+	it := p.sg.Types[sel.TypeName]
+	uniform := true
+	for _, f := range first {
+		if f.Name == "__typename" || it.Fields[f.Name] == nil {
+			uniform = false
+		}
+	}
+	for _, t := range sel.Types[1:] {
+		other := sel.Fields[t]
+		if len(other) != len(first) {
+			uniform = false
+			break
+		}
+		for i := range other {
+			if other[i].ResponseKey != first[i].ResponseKey || other[i].Name != first[i].Name {
+				uniform = false
+			}
+		}
+	}
+	var shared []*Field
+	for _, f := range first {
+		if f.Name == "__typename" || it.Fields[f.Name] == nil {
+			continue
+		}
+		inAll := true
+		for _, t := range sel.Types[1:] {
+			found := false
+			for _, o := range sel.Fields[t] {
+				if o.ResponseKey == f.ResponseKey && o.Name == f.Name {
+					found = true
+				}
+			}
+			inAll = inAll && found
+		}
+		if inAll {
+			shared = append(shared, f)
+		}
+	}
+	return shared, uniform
+}
+
+func withoutKeys(fields, drop []*Field) []*Field {
+	var out []*Field
+	for _, f := range fields {
+		keep := true
+		for _, d := range drop {
+			if d.ResponseKey == f.ResponseKey {
+				keep = false
+			}
+		}
+		if keep {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // aliasConflicts gives an internal alias to fields that share a response key with a

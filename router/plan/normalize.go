@@ -90,6 +90,11 @@ func (n *normalizer) selection(def *ast.Definition, sets []ast.SelectionSet) (*S
 			s.Types = append(s.Types, pt.Name)
 		}
 		sort.Strings(s.Types)
+		if len(s.Types) == 0 {
+			// An interface no API type implements (e.g. only @interfaceObject
+			// subgraphs know it): its objects are written by the interface's fields.
+			s.Types = []string{def.Name}
+		}
 	} else {
 		s.Types = []string{def.Name}
 	}

@@ -624,7 +624,7 @@ func (p *planner) jump(fn *fetchNode, graph, typeName string, pending []*Field, 
 		repSel := append([]*sNode(nil), keySel...)
 		// @requires: the required fields must be in the representation, fetched first.
 		for _, f := range bestCovered {
-			fg := p.sg.FieldIn(typeName, f.Name, bestGraph)
+			fg := p.sg.FieldIn(bestAs, f.Name, bestGraph)
 			if fg == nil || fg.Requires == "" {
 				continue
 			}

@@ -104,6 +104,13 @@ func (p *planner) planRoot(sel *Selection) error {
 			continue // __typename, __schema, __type are answered by the router
 		}
 		graph, err := p.pickRootGraph(rootType, f, byService)
+		if errors.Is(err, ErrUnplannable) && p.op.Operation == ast.Query && f.Selection != nil && !f.Selection.Abstract {
+			// No single subgraph resolves the whole subtree: ask each its part of it.
+			if err := p.splitRoot(rootType, f, byService); err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -142,6 +149,64 @@ func (p *planner) live() []*fetchNode {
 		}
 	}
 	return out
+}
+
+// splitRoot plans a shareable root field whose selection no single subgraph can
+// resolve: each subgraph that resolves the root field is asked for the sub-fields
+// it can, and the results merge under the field.
+func (p *planner) splitRoot(rootType string, f *Field, byService map[string]*fetchNode) error {
+	typeName := f.Selection.TypeName
+	groups := map[string][]*Field{}
+	var order []string
+	for _, sf := range f.Selection.Fields[typeName] {
+		one := restrict(f, typeName, []*Field{sf})
+		var chosen string
+		for _, pass := range []bool{true, false} {
+			for _, g := range p.sg.Graphs {
+				if _, used := groups[g.Name]; used != pass || !p.sg.Resolvable(rootType, f.Name, g.Name) {
+					continue
+				}
+				snap := p.snapshot()
+				scratch := p.newFetch(g.Name, nil, nil)
+				_, _, err := p.planFields(scratch, g.Name, rootType, []*Field{one}, nil, nil)
+				p.restore(snap)
+				if err == nil {
+					chosen = g.Name
+					break
+				}
+			}
+			if chosen != "" {
+				break
+			}
+		}
+		if chosen == "" {
+			return fmt.Errorf("%w: %s.%s cannot be resolved by any subgraph that resolves %s.%s", ErrUnplannable, typeName, sf.Name, rootType, f.Name)
+		}
+		if _, ok := groups[chosen]; !ok {
+			order = append(order, chosen)
+		}
+		groups[chosen] = append(groups[chosen], sf)
+	}
+	for _, g := range order {
+		fn := byService[g]
+		if fn == nil {
+			fn = p.newFetch(g, nil, nil)
+			byService[g] = fn
+		}
+		nodes, _, err := p.planFields(fn, g, rootType, []*Field{restrict(f, typeName, groups[g])}, nil, nil)
+		if err != nil {
+			return err
+		}
+		fn.sel = mergeNodes(fn.sel, nodes)
+	}
+	return nil
+}
+
+// restrict returns a copy of f selecting only the given sub-fields.
+func restrict(f *Field, typeName string, fields []*Field) *Field {
+	c := *f
+	c.Selection = &Selection{TypeName: typeName, Types: []string{typeName}, Fields: map[string][]*Field{typeName: fields}}
+	return &c
 }
 
 // pickRootGraph chooses the subgraph for a root field: the one whose plan for the
@@ -249,7 +314,7 @@ func (p *planner) planFields(fn *fetchNode, graph, typeName string, fields []*Fi
 			continue
 		}
 		snap := p.snapshot()
-		n, prods, err := p.selectField(fn, graph, f, path, sub)
+		n, prods, err := p.selectField(fn, graph, typeName, f, path, sub)
 		if err != nil {
 			p.restore(snap)
 			if errors.Is(err, ErrUnplannable) && p.resolvableElsewhere(typeName, f.Name, graph) {
@@ -273,12 +338,26 @@ func (p *planner) planFields(fn *fetchNode, graph, typeName string, fields []*Fi
 }
 
 // selectField selects a field the subgraph resolves, planning its sub-selection.
-func (p *planner) selectField(fn *fetchNode, graph string, f *Field, path []string, provided ast.SelectionSet) (*sNode, []*fetchNode, error) {
+func (p *planner) selectField(fn *fetchNode, graph, parentType string, f *Field, path []string, provided ast.SelectionSet) (*sNode, []*fetchNode, error) {
 	n := &sNode{name: f.Name, alias: aliasOf(f), args: f.Arguments}
 	if f.Selection == nil {
 		return n, nil, nil
 	}
-	children, prods, err := p.planSelection(fn, graph, f.Selection, appendPath(path, f), provided)
+	sel := f.Selection
+	// In this subgraph the field may return a narrower type (an object where the
+	// supergraph says union or interface): select that type's fields directly.
+	if fg := p.sg.FieldIn(parentType, f.Name, graph); fg != nil && fg.Type != "" && sel.Abstract {
+		local := strings.Trim(fg.Type, "[]!")
+		if lt := p.sg.Types[local]; lt != nil && lt.Kind == ast.Object && local != sel.TypeName {
+			children, prods, err := p.planFields(fn, graph, local, sel.FieldsFor(local), appendPath(path, f), provided)
+			if err != nil {
+				return nil, nil, err
+			}
+			n.children = mergeNodes([]*sNode{{name: "__typename"}}, children)
+			return n, prods, nil
+		}
+	}
+	children, prods, err := p.planSelection(fn, graph, sel, appendPath(path, f), provided)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -351,7 +430,7 @@ func (p *planner) planSelection(fn *fetchNode, graph string, sel *Selection, pat
 	p.aliasConflicts(graph, sel)
 	for _, t := range sel.Types {
 		tt := p.sg.Types[t]
-		if tt == nil || !tt.InGraph(graph) {
+		if tt == nil || !tt.InGraph(graph) || !p.sg.PossibleIn(sel.TypeName, t, graph) {
 			continue
 		}
 		fields := sel.Fields[t]
@@ -656,7 +735,7 @@ func (p *planner) jump(fn *fetchNode, graph, typeName string, pending []*Field, 
 			if fg := p.sg.FieldIn(bestAs, f.Name, bestGraph); fg != nil && fg.Provides != "" {
 				sub, _ = supergraph.ParseSelection(fg.Provides)
 			}
-			n, fprods, err := p.selectField(child, bestGraph, f, path, sub)
+			n, fprods, err := p.selectField(child, bestGraph, bestAs, f, path, sub)
 			if err != nil {
 				return nil, nil, err
 			}

@@ -446,3 +446,26 @@ func containsString(list []string, s string) bool {
 	}
 	return false
 }
+
+// PossibleIn reports whether the object type is a possible type of the abstract
+// type in the subgraph (per @join__implements / @join__unionMember when the
+// supergraph records them).
+func (s *Supergraph) PossibleIn(abstract, concrete, graph string) bool {
+	a, t := s.Types[abstract], s.Types[concrete]
+	if a == nil || t == nil {
+		return false
+	}
+	switch a.Kind {
+	case ast.Union:
+		if len(a.Members) > 0 {
+			return containsString(a.Members[concrete], graph)
+		}
+		return containsString(a.Def.Types, concrete)
+	case ast.Interface:
+		if len(t.Implements) > 0 {
+			return containsString(t.Implements[abstract], graph)
+		}
+		return t.Def != nil && containsString(t.Def.Interfaces, abstract)
+	}
+	return abstract == concrete
+}

@@ -209,7 +209,11 @@ func (p *planner) print(fn *fetchNode, f *Fetch) (string, []string) {
 	}
 	for _, v := range names {
 		if vd := p.op.VariableDefinitions.ForName(v); vd != nil {
-			defs = append(defs, "$"+v+":"+vd.Type.String())
+			def := "$" + v + ":" + vd.Type.String()
+			if vd.DefaultValue != nil {
+				def += "=" + vd.DefaultValue.String()
+			}
+			defs = append(defs, def)
 		}
 	}
 	if len(defs) > 0 {

@@ -444,6 +444,9 @@ func copyFields(dst, src map[string]any, sel []*plan.KeyField) bool {
 		}
 		v, ok := src[f.Name]
 		if !ok {
+			if f.Optional {
+				continue
+			}
 			return false
 		}
 		if len(f.Children) == 0 || v == nil {
@@ -469,6 +472,9 @@ func copyFields(dst, src map[string]any, sel []*plan.KeyField) bool {
 					continue
 				}
 				sub := map[string]any{}
+				if t, ok := m["__typename"]; ok {
+					sub["__typename"] = t
+				}
 				if !copyFields(sub, m, f.Children) {
 					return false
 				}

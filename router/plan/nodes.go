@@ -51,6 +51,8 @@ type RepresentationSpec struct {
 type KeyField struct {
 	Name     string
 	Children []*KeyField
+	// Optional marks a field under a type condition: absent for other types.
+	Optional bool
 }
 
 func (*Sequence) isNode() {}
@@ -174,12 +176,28 @@ func toSelection(nodes []*sNode) []*KeyField {
 	var out []*KeyField
 	for _, n := range nodes {
 		if n.typeCond != "" {
-			out = append(out, toSelection(n.children)...)
+			for _, c := range toSelection(n.children) {
+				c.Optional = true
+				out = mergeKeyFields(out, c)
+			}
 			continue
 		}
-		out = append(out, &KeyField{Name: n.name, Children: toSelection(n.children)})
+		out = mergeKeyFields(out, &KeyField{Name: n.name, Children: toSelection(n.children)})
 	}
 	return out
+}
+
+func mergeKeyFields(list []*KeyField, f *KeyField) []*KeyField {
+	for _, l := range list {
+		if l.Name == f.Name {
+			l.Optional = l.Optional && f.Optional
+			for _, c := range f.Children {
+				l.Children = mergeKeyFields(l.Children, c)
+			}
+			return list
+		}
+	}
+	return append(list, f)
 }
 
 // print writes the subgraph operation of a fetch and returns the variables it uses.

@@ -785,7 +785,7 @@ func (p *planner) fieldsFromSet(typeName string, set ast.SelectionSet) ([]*Field
 			}
 			out = append(out, f)
 		case *ast.InlineFragment:
-			if s.TypeCondition == "" || s.TypeCondition == typeName {
+			if p.applies(s.TypeCondition, typeName) {
 				more, err := p.fieldsFromSet(typeName, s.SelectionSet)
 				if err != nil {
 					return nil, err
@@ -810,20 +810,26 @@ func (p *planner) selectionFromSet(typeName string, set ast.SelectionSet) (*Sele
 		sel.Types = p.sg.PossibleTypes(typeName)
 	}
 	for _, pt := range sel.Types {
-		var filtered ast.SelectionSet
-		for _, s := range set {
-			if frag, ok := s.(*ast.InlineFragment); ok && frag.TypeCondition != "" && frag.TypeCondition != pt && frag.TypeCondition != typeName {
-				continue
-			}
-			filtered = append(filtered, s)
-		}
-		fields, err := p.fieldsFromSet(pt, filtered)
+		fields, err := p.fieldsFromSet(pt, set)
 		if err != nil {
 			return nil, err
 		}
 		sel.Fields[pt] = fields
 	}
 	return sel, nil
+}
+
+// applies reports whether a type condition matches an object type.
+func (p *planner) applies(cond, typeName string) bool {
+	if cond == "" || cond == typeName {
+		return true
+	}
+	for _, t := range p.sg.PossibleTypes(cond) {
+		if t == typeName {
+			return true
+		}
+	}
+	return false
 }
 
 // providableKey returns a resolvable key of the entity (as seen by the target) whose

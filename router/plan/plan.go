@@ -230,7 +230,11 @@ func (p *planner) pickRootGraph(rootType string, f *Field, used map[string]*fetc
 		snap := p.snapshot()
 		scratch := p.newFetch(g, nil, nil)
 		_, _, err := p.planFields(scratch, g, rootType, []*Field{f}, nil, nil)
-		cost := len(p.fetches) - snap.n
+		// Fewest fetches first, then the fewest fields fetched through entity calls.
+		cost := (len(p.fetches) - snap.n) * 1000
+		for _, extra := range p.fetches[snap.n+1:] {
+			cost += countLeaves(extra.sel)
+		}
 		p.restore(snap)
 		if err != nil {
 			if firstErr == nil {
@@ -240,7 +244,7 @@ func (p *planner) pickRootGraph(rootType string, f *Field, used map[string]*fetc
 		}
 		cost *= 2
 		if _, ok := used[g]; !ok {
-			cost++
+			cost += 1000
 		}
 		if best == "" || cost < bestCost {
 			best, bestCost = g, cost
@@ -250,6 +254,18 @@ func (p *planner) pickRootGraph(rootType string, f *Field, used map[string]*fetc
 		return "", firstErr
 	}
 	return best, nil
+}
+
+func countLeaves(nodes []*sNode) int {
+	n := 0
+	for _, s := range nodes {
+		if len(s.children) == 0 {
+			n++
+		} else {
+			n += countLeaves(s.children)
+		}
+	}
+	return n
 }
 
 // snapshot records the planner state so a tentative plan can be undone.

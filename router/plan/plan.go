@@ -388,11 +388,6 @@ func (p *planner) resolvableHere(typeName, field, graph string, provided ast.Sel
 		return fs.SelectionSet, true
 	}
 	if !p.sg.Resolvable(typeName, field, graph) {
-		// A subgraph can always return the key fields of its own keys (Federation 1
-		// marks them @external on extensions).
-		if t := p.sg.Types[typeName]; t != nil && t.InGraph(graph) && inKeys(field, p.sg.Keys(typeName, graph)) {
-			return nil, true
-		}
 		return nil, false
 	}
 	fg := p.sg.FieldIn(typeName, field, graph)
@@ -710,8 +705,11 @@ func (p *planner) jump(fn *fetchNode, graph, typeName string, pending []*Field, 
 		if err != nil {
 			return nil, nil, err
 		}
-		kn, kprods, err := p.planFields(fn, graph, typeName, keyFields, path, provided)
-		if err != nil {
+		var kn []*sNode
+		var kprods []*fetchNode
+		if p.canSelect(typeName, graph, bestKey.Selection, provided) {
+			kn = cloneNodes(keySel) // the subgraph has the key (possibly as @external reference fields)
+		} else if kn, kprods, err = p.planFields(fn, graph, typeName, keyFields, path, provided); err != nil {
 			return nil, nil, err
 		}
 		keyNodes = mergeNodes(keyNodes, append([]*sNode{{name: "__typename"}}, kn...))

@@ -439,6 +439,14 @@ func (p *planner) planSelection(fn *fetchNode, graph string, sel *Selection, pat
 	out := []*sNode{{name: "__typename"}}
 	var producers []*fetchNode
 	p.aliasConflicts(graph, sel)
+	if len(sel.Types) == 1 && sel.Types[0] == sel.TypeName {
+		// An interface without API implementations: select on the interface itself.
+		nodes, prods, err := p.planFields(fn, graph, sel.TypeName, sel.Fields[sel.TypeName], path, provided)
+		if err != nil {
+			return nil, nil, err
+		}
+		return mergeNodes(out, nodes), prods, nil
+	}
 	for _, t := range sel.Types {
 		tt := p.sg.Types[t]
 		if tt == nil || !tt.InGraph(graph) || !p.sg.PossibleIn(sel.TypeName, t, graph) {
@@ -877,7 +885,6 @@ func (p *planner) canSelect(typeName, graph string, sel ast.SelectionSet, provid
 	if t == nil || !t.InGraph(graph) && !p.interfaceObjectIn(typeName, graph) {
 		return false
 	}
-	ownKeys := p.sg.Keys(typeName, graph)
 	for _, s := range sel {
 		f, ok := s.(*ast.Field)
 		if !ok {
@@ -887,7 +894,7 @@ func (p *planner) canSelect(typeName, graph string, sel ast.SelectionSet, provid
 			continue
 		}
 		sub, here := p.resolvableHere(typeName, f.Name, graph, provided)
-		if !here && !inKeys(f.Name, ownKeys) {
+		if !here {
 			return false
 		}
 		if len(f.SelectionSet) > 0 {
@@ -913,16 +920,6 @@ func (p *planner) interfaceObjectIn(typeName, graph string) bool {
 	return false
 }
 
-func inKeys(field string, keys []*supergraph.Key) bool {
-	for _, k := range keys {
-		for _, s := range k.Selection {
-			if f, ok := s.(*ast.Field); ok && f.Name == field {
-				return true
-			}
-		}
-	}
-	return false
-}
 
 // child returns the entity fetch to a subgraph at a path under fn, reusing one that
 // does not depend on the given fetches (which would make a cycle).

@@ -77,22 +77,49 @@ func New(sdl string, opts ...Option) (*Subgraph, error) {
 	for _, o := range opts {
 		o(s)
 	}
+	extra := "type Query { _service: _Service! }\n"
+	schema, err := s.load(extra)
+	if err != nil {
+		return nil, err
+	}
+	// _Entity members are object types: an entity interface (@key on an interface)
+	// contributes its implementations, and its resolver returns the concrete __typename.
+	seen := map[string]bool{}
 	var members []string
 	for t := range s.entities {
-		members = append(members, t)
+		def := schema.Types[t]
+		if def == nil {
+			return nil, fmt.Errorf("gqlsub: entity resolver for unknown type %q", t)
+		}
+		possible := []*ast.Definition{def}
+		if def.IsAbstractType() {
+			possible = schema.GetPossibleTypes(def)
+		}
+		for _, p := range possible {
+			if !seen[p.Name] {
+				seen[p.Name] = true
+				members = append(members, p.Name)
+			}
+		}
 	}
 	sort.Strings(members)
-	extra := "type Query { _service: _Service! }\n"
 	if len(members) > 0 {
 		extra += "union _Entity = " + strings.Join(members, " | ") + "\nextend type Query { _entities(representations: [_Any!]!): [_Entity]! }\n"
-	}
-	schema, err := gqlparser.LoadSchema(&ast.Source{Name: "federation", Input: federationPrelude, BuiltIn: true},
-		&ast.Source{Name: "subgraph.graphql", Input: sdl}, &ast.Source{Name: "federation-root", Input: fixQueryExtension(sdl, extra)})
-	if err != nil {
-		return nil, fmt.Errorf("gqlsub: load schema: %w", err)
+		if schema, err = s.load(extra); err != nil {
+			return nil, err
+		}
 	}
 	s.schema = schema
 	return s, nil
+}
+
+func (s *Subgraph) load(extra string) (*ast.Schema, error) {
+	schema, err := gqlparser.LoadSchema(&ast.Source{Name: "federation", Input: federationPrelude, BuiltIn: true},
+		&ast.Source{Name: "subgraph.graphql", Input: s.sdl}, &ast.Source{Name: "federation-root", Input: fixQueryExtension(s.sdl, extra)})
+	if err != nil {
+		return nil, fmt.Errorf("gqlsub: load schema: %w", err)
+	}
+	return schema, nil
 }
 
 // fixQueryExtension turns "type Query" into "extend type Query" when the SDL defines Query itself.

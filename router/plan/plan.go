@@ -42,7 +42,7 @@ func Build(in Input) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &planner{sg: in.Supergraph, op: in.Operation}
+	p := &planner{sg: in.Supergraph, op: in.Operation, plannable: map[plannableKey]bool{}, keys: map[keyPathKey]*supergraph.Key{}}
 	if err := p.planRoot(sel); err != nil {
 		return nil, err
 	}
@@ -79,7 +79,19 @@ type planner struct {
 	op      *ast.OperationDefinition
 	fetches []*fetchNode
 	depth   int
+	// memo caches the answers of tentative planning (a field's subtree in a
+	// subgraph; a key path between subgraphs): without it nested tentative plans
+	// grow exponentially with the depth of the operation.
+	plannable map[plannableKey]bool
+	keys      map[keyPathKey]*supergraph.Key
 }
+
+type plannableKey struct {
+	graph, typeName string
+	field           *Field
+}
+
+type keyPathKey struct{ typeName, as, source, target string }
 
 // maxJumpDepth bounds nested entity jumps (a guard against cyclic key paths).
 const maxJumpDepth = 64
@@ -333,7 +345,22 @@ func (p *planner) planFields(fn *fetchNode, graph, typeName string, fields []*Fi
 		n, prods, err := p.selectField(fn, graph, typeName, f, path, sub)
 		if err != nil {
 			p.restore(snap)
-			if errors.Is(err, ErrUnplannable) && p.resolvableElsewhere(typeName, f.Name, graph) {
+			if !errors.Is(err, ErrUnplannable) {
+				return nil, nil, err
+			}
+			// Split the sub-selection: what this subgraph can plan stays here, the
+			// rest is asked (as the same field) of a subgraph reached by a key.
+			if here, rest := p.splitField(fn, graph, typeName, f, path, sub); here != nil && rest != nil {
+				n, prods, err = p.selectField(fn, graph, typeName, here, path, sub)
+				if err != nil {
+					return nil, nil, err
+				}
+				producers = append(producers, prods...)
+				out = mergeNodes(out, []*sNode{n})
+				pending = append(pending, rest)
+				continue
+			}
+			if p.resolvableElsewhere(typeName, f.Name, graph) {
 				pending = append(pending, f)
 				continue
 			}
@@ -351,6 +378,31 @@ func (p *planner) planFields(fn *fetchNode, graph, typeName string, fields []*Fi
 		producers = append(producers, prods...)
 	}
 	return out, producers, nil
+}
+
+// splitField divides the object selection of a field into the sub-fields the
+// subgraph can plan and the rest; nil when no useful split exists.
+func (p *planner) splitField(fn *fetchNode, graph, typeName string, f *Field, path []string, provided ast.SelectionSet) (here, rest *Field) {
+	if f.Selection == nil || f.Selection.Abstract {
+		return nil, nil
+	}
+	sub := f.Selection.TypeName
+	var ok, bad []*Field
+	for _, sf := range f.Selection.Fields[sub] {
+		one := restrict(f, sub, []*Field{sf})
+		snap := p.snapshot()
+		_, _, err := p.selectField(fn, graph, typeName, one, path, provided)
+		p.restore(snap)
+		if err == nil {
+			ok = append(ok, sf)
+		} else {
+			bad = append(bad, sf)
+		}
+	}
+	if len(ok) == 0 || len(bad) == 0 {
+		return nil, nil
+	}
+	return restrict(f, sub, ok), restrict(f, sub, bad)
 }
 
 // selectField selects a field the subgraph resolves, planning its sub-selection.
@@ -698,6 +750,11 @@ func (p *planner) jump(fn *fetchNode, graph, typeName string, pending []*Field, 
 			if key == nil {
 				continue
 			}
+			// Keep only the fields whose selections the target can plan.
+			covered = p.plannableIn(fn, g.Name, as, covered, path)
+			if len(covered) <= len(bestCovered) {
+				continue
+			}
 			bestGraph, bestAs, bestKey, bestCovered = g.Name, as, key, covered
 		}
 		if bestGraph == "" {
@@ -772,6 +829,32 @@ func (p *planner) jump(fn *fetchNode, graph, typeName string, pending []*Field, 
 		remaining = without(remaining, bestCovered)
 	}
 	return keyNodes, producers, nil
+}
+
+// plannableIn returns the fields (resolved by the target through an entity fetch)
+// whose sub-selections the target can plan, trying each on a scratch copy.
+func (p *planner) plannableIn(fn *fetchNode, graph, as string, fields []*Field, path []string) []*Field {
+	var out []*Field
+	for _, f := range fields {
+		if f.Selection == nil {
+			out = append(out, f)
+			continue
+		}
+		k := plannableKey{graph: graph, typeName: as, field: f}
+		ok, known := p.plannable[k]
+		if !known {
+			snap := p.snapshot()
+			scratch := p.newFetch(graph, path, fn)
+			_, _, err := p.selectField(scratch, graph, as, f, path, nil)
+			p.restore(snap)
+			ok = err == nil
+			p.plannable[k] = ok
+		}
+		if ok {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func (p *planner) hasRequires(typeName, field, graph string) bool {
@@ -864,6 +947,13 @@ func (p *planner) providableKey(fn *fetchNode, path []string, typeName, as, sour
 			return k
 		}
 	}
+	memo := keyPathKey{typeName, as, source, target}
+	if provided == nil {
+		if k, ok := p.keys[memo]; ok {
+			return k
+		}
+	}
+	var found *supergraph.Key
 	for _, k := range keys {
 		fields, err := p.fieldsFromSet(typeName, k.Selection)
 		if err != nil {
@@ -873,10 +963,14 @@ func (p *planner) providableKey(fn *fetchNode, path []string, typeName, as, sour
 		_, _, err = p.planFields(fn, source, typeName, fields, path, provided)
 		p.restore(snap)
 		if err == nil {
-			return k
+			found = k
+			break
 		}
 	}
-	return nil
+	if provided == nil {
+		p.keys[memo] = found
+	}
+	return found
 }
 
 // canSelect reports whether the subgraph can select the field set itself.

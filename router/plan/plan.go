@@ -758,6 +758,10 @@ func (p *planner) jump(fn *fetchNode, graph, typeName string, pending []*Field, 
 			bestGraph, bestAs, bestKey, bestCovered = g.Name, as, key, covered
 		}
 		if bestGraph == "" {
+			if split := p.splitPending(fn, graph, typeName, remaining, path); split != nil {
+				remaining = split
+				continue
+			}
 			names := make([]string, len(remaining))
 			for i, f := range remaining {
 				names[i] = typeName + "." + f.Name
@@ -829,6 +833,38 @@ func (p *planner) jump(fn *fetchNode, graph, typeName string, pending []*Field, 
 		remaining = without(remaining, bestCovered)
 	}
 	return keyNodes, producers, nil
+}
+
+// splitPending looks for a pending field whose object selection no single target
+// can plan but some target can plan part of: it returns the pending list with that
+// field replaced by the two parts, or nil.
+func (p *planner) splitPending(fn *fetchNode, graph, typeName string, pending []*Field, path []string) []*Field {
+	for i, f := range pending {
+		if f.Selection == nil || f.Selection.Abstract {
+			continue
+		}
+		sub := f.Selection.TypeName
+		for _, g := range p.sg.Graphs {
+			as := p.targetFor(typeName, f.Name, g.Name)
+			if as == "" || g.Name == graph {
+				continue
+			}
+			var ok, bad []*Field
+			for _, sf := range f.Selection.Fields[sub] {
+				if len(p.plannableIn(fn, g.Name, as, []*Field{restrict(f, sub, []*Field{sf})}, path)) == 1 {
+					ok = append(ok, sf)
+				} else {
+					bad = append(bad, sf)
+				}
+			}
+			if len(ok) > 0 && len(bad) > 0 {
+				out := append([]*Field(nil), pending[:i]...)
+				out = append(out, restrict(f, sub, ok), restrict(f, sub, bad))
+				return append(out, pending[i+1:]...)
+			}
+		}
+	}
+	return nil
 }
 
 // plannableIn returns the fields (resolved by the target through an entity fetch)

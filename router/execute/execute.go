@@ -442,7 +442,11 @@ func copyFields(dst, src map[string]any, sel []*plan.KeyField) bool {
 		if f.Name == "__typename" {
 			continue
 		}
-		v, ok := src[f.Name]
+		key := f.Name
+		if f.Key != "" {
+			key = f.Key
+		}
+		v, ok := src[key]
 		if !ok {
 			if f.Optional {
 				continue

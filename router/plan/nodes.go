@@ -49,7 +49,10 @@ type RepresentationSpec struct {
 
 // KeyField is a field of a representation selection (key or required fields).
 type KeyField struct {
-	Name     string
+	Name string
+	// Key is where the value is in the response data when it differs from Name
+	// (a required field with arguments is fetched under an alias).
+	Key      string
 	Children []*KeyField
 	// Optional marks a field under a type condition: absent for other types.
 	Optional bool
@@ -182,7 +185,7 @@ func toSelection(nodes []*sNode) []*KeyField {
 			}
 			continue
 		}
-		out = mergeKeyFields(out, &KeyField{Name: n.name, Children: toSelection(n.children)})
+		out = mergeKeyFields(out, &KeyField{Name: n.name, Key: n.alias, Children: toSelection(n.children)})
 	}
 	return out
 }

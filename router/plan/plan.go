@@ -6,7 +6,9 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/vektah/gqlparser/v2/ast"
@@ -67,6 +69,9 @@ type fetchNode struct {
 	// order is the creation order, used for deterministic output.
 	order int
 	dead  bool
+	// repSig names the arguments of required fields in the representation: fetches
+	// whose representations need the same field with other arguments stay apart.
+	repSig string
 }
 
 type repSpec struct {
@@ -570,7 +575,7 @@ func (p *planner) planInterfaceObject(fn *fetchNode, graph string, sel *Selectio
 		return nil, nil, err
 	}
 	out = mergeNodes(out, append([]*sNode{{name: "__typename"}}, kn...))
-	child := p.child(fn, owner, path, kprods)
+	child := p.child(fn, owner, path, kprods, "")
 	child.deps = appendUnique(child.deps, kprods...)
 	child.addRep(iface, iface, keySel)
 	inner := []*sNode{{name: "__typename"}}
@@ -785,6 +790,7 @@ func (p *planner) jump(fn *fetchNode, graph, typeName string, pending []*Field, 
 		deps := append([]*fetchNode(nil), kprods...)
 		repSel := append([]*sNode(nil), keySel...)
 		// @requires: the required fields must be in the representation, fetched first.
+		bestCovered, repSig := p.compatibleRequires(typeName, bestAs, bestGraph, bestCovered)
 		for _, f := range bestCovered {
 			fg := p.sg.FieldIn(bestAs, f.Name, bestGraph)
 			if fg == nil || fg.Requires == "" {
@@ -804,9 +810,9 @@ func (p *planner) jump(fn *fetchNode, graph, typeName string, pending []*Field, 
 			}
 			keyNodes = mergeNodes(keyNodes, rn)
 			deps = append(deps, rprods...)
-			repSel = mergeNodes(repSel, selectionNodes(reqSet))
+			repSel = mergeNodes(repSel, repNodes(reqFields))
 		}
-		child := p.child(fn, bestGraph, path, deps)
+		child := p.child(fn, bestGraph, path, deps, repSig)
 		child.deps = appendUnique(child.deps, deps...)
 		child.addRep(typeName, bestAs, repSel)
 		// The covered fields are resolved by the target itself: their @requires are in
@@ -893,6 +899,94 @@ func (p *planner) plannableIn(fn *fetchNode, graph, as string, fields []*Field, 
 	return out
 }
 
+// compatibleRequires keeps the fields whose @requires agree on the arguments of
+// every required field (the others wait for another fetch) and returns the
+// signature of those arguments.
+func (p *planner) compatibleRequires(typeName, as, graph string, fields []*Field) ([]*Field, string) {
+	args := map[string]string{}
+	var out []*Field
+	for _, f := range fields {
+		fg := p.sg.FieldIn(as, f.Name, graph)
+		if fg == nil || fg.Requires == "" {
+			out = append(out, f)
+			continue
+		}
+		set, err := supergraph.ParseSelection(fg.Requires)
+		if err != nil {
+			out = append(out, f)
+			continue
+		}
+		mine := map[string]string{}
+		collectArgs(set, "", mine)
+		ok := true
+		for k, v := range mine {
+			if have, seen := args[k]; seen && have != v {
+				ok = false
+			}
+		}
+		if !ok {
+			continue
+		}
+		for k, v := range mine {
+			args[k] = v
+		}
+		out = append(out, f)
+	}
+	keys := make([]string, 0, len(args))
+	for k, v := range args {
+		if v != "" {
+			keys = append(keys, k+"("+v+")")
+		}
+	}
+	sort.Strings(keys)
+	return out, strings.Join(keys, ",")
+}
+
+func collectArgs(set ast.SelectionSet, prefix string, out map[string]string) {
+	for _, s := range set {
+		switch s := s.(type) {
+		case *ast.Field:
+			var parts []string
+			for _, a := range s.Arguments {
+				parts = append(parts, a.Name+":"+a.Value.String())
+			}
+			out[prefix+s.Name] = strings.Join(parts, ",")
+			collectArgs(s.SelectionSet, prefix+s.Name+".", out)
+		case *ast.InlineFragment:
+			collectArgs(s.SelectionSet, prefix, out)
+		}
+	}
+}
+
+// argsHash is a short stable name for a list of arguments.
+func argsHash(args ast.ArgumentList) string {
+	h := fnv.New32a()
+	for _, a := range args {
+		h.Write([]byte(a.Name + ":" + a.Value.String() + ";"))
+	}
+	return strconv.FormatUint(uint64(h.Sum32()), 36)
+}
+
+// repNodes is the representation selection of required fields: the field's name,
+// read from its data key.
+func repNodes(fields []*Field) []*sNode {
+	var out []*sNode
+	for _, f := range fields {
+		n := &sNode{name: f.Name, alias: aliasOf(f)}
+		if f.Selection != nil {
+			if f.Selection.Abstract {
+				for _, t := range f.Selection.Types {
+					n.children = mergeNodes(n.children, []*sNode{{typeCond: t, children: repNodes(f.Selection.Fields[t])}})
+				}
+			} else {
+				n.children = repNodes(f.Selection.Fields[f.Selection.TypeName])
+			}
+		}
+		out = mergeNodes(out, []*sNode{n})
+	}
+	return out
+}
+
 func (p *planner) hasRequires(typeName, field, graph string) bool {
 	fg := p.sg.FieldIn(typeName, field, graph)
 	return fg != nil && fg.Requires != ""
@@ -917,6 +1011,11 @@ func (p *planner) fieldsFromSet(typeName string, set ast.SelectionSet) ([]*Field
 				return nil, fmt.Errorf("%w: field set names unknown field %s.%s", ErrUnplannable, typeName, s.Name)
 			}
 			f := &Field{ResponseKey: s.Name, Name: s.Name, Arguments: s.Arguments, Def: fd.Def}
+			if len(s.Arguments) > 0 {
+				// A required field with arguments gets its own alias, so that the same
+				// field required with other arguments does not overwrite it.
+				f.ResponseKey = "_r_" + s.Name + "_" + argsHash(s.Arguments)
+			}
 			if len(s.SelectionSet) > 0 {
 				sub, err := p.selectionFromSet(fd.Def.Type.Name(), s.SelectionSet)
 				if err != nil {
@@ -1050,13 +1149,12 @@ func (p *planner) interfaceObjectIn(typeName, graph string) bool {
 	return false
 }
 
-
 // child returns the entity fetch to a subgraph at a path under fn, reusing one that
 // does not depend on the given fetches (which would make a cycle).
-func (p *planner) child(fn *fetchNode, service string, path []string, deps []*fetchNode) *fetchNode {
+func (p *planner) child(fn *fetchNode, service string, path []string, deps []*fetchNode, repSig string) *fetchNode {
 	key := strings.Join(path, ".")
 	for _, c := range p.fetches {
-		if c.dead || c.parent != fn || c.service != service || strings.Join(c.path, ".") != key {
+		if c.dead || c.parent != fn || c.service != service || strings.Join(c.path, ".") != key || c.repSig != repSig {
 			continue
 		}
 		if dependsOnAny(deps, c) {
@@ -1064,7 +1162,9 @@ func (p *planner) child(fn *fetchNode, service string, path []string, deps []*fe
 		}
 		return c
 	}
-	return p.newFetch(service, path, fn)
+	c := p.newFetch(service, path, fn)
+	c.repSig = repSig
+	return c
 }
 
 // dependsOnAny reports whether any of the fetches is c or (transitively) depends on c.

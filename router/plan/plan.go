@@ -44,7 +44,7 @@ func Build(in Input) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &planner{sg: in.Supergraph, op: in.Operation, plannable: map[plannableKey]bool{}, keys: map[keyPathKey]*supergraph.Key{}}
+	p := &planner{sg: in.Supergraph, op: in.Operation, plannable: map[plannableKey]bool{}, keys: map[keyPathKey]*supergraph.Key{}, alts: map[string][]string{}}
 	if err := p.planRoot(sel); err != nil {
 		return nil, err
 	}
@@ -89,6 +89,9 @@ type planner struct {
 	// grow exponentially with the depth of the operation.
 	plannable map[plannableKey]bool
 	keys      map[keyPathKey]*supergraph.Key
+	// alts holds, per response path, the subgraphs that could resolve the value
+	// there; an abstract selection only asks for the types possible in all of them.
+	alts map[string][]string
 }
 
 type plannableKey struct {
@@ -385,6 +388,62 @@ func (p *planner) planFields(fn *fetchNode, graph, typeName string, fields []*Fi
 	return out, producers, nil
 }
 
+// recordAlternatives notes which subgraphs could resolve the value of a field: for
+// a root or entity parent, every subgraph resolving the field; for a value-type
+// parent, those of the parent's alternatives that resolve it.
+func (p *planner) recordAlternatives(graph, parentType string, f *Field, path []string) {
+	var alts []string
+	pt := p.sg.Types[parentType]
+	entity := false
+	if pt != nil {
+		for g := range pt.Graphs {
+			if len(p.sg.ResolvableKeys(parentType, g)) > 0 {
+				entity = true
+			}
+		}
+	}
+	root := p.sg.API.Query != nil && parentType == p.sg.API.Query.Name
+	if root || entity {
+		for _, g := range p.sg.Graphs {
+			if p.sg.Resolvable(parentType, f.Name, g.Name) {
+				alts = append(alts, g.Name)
+			}
+		}
+	} else {
+		parent := p.alts[strings.Join(path, ".")]
+		if parent == nil {
+			parent = []string{graph}
+		}
+		for _, g := range parent {
+			if p.sg.Resolvable(parentType, f.Name, g) {
+				alts = append(alts, g)
+			}
+		}
+	}
+	if !containsStr(alts, graph) {
+		alts = []string{graph}
+	}
+	p.alts[strings.Join(appendPath(path, f), ".")] = alts
+}
+
+func (p *planner) possibleInAll(abstract, t string, graphs []string) bool {
+	for _, g := range graphs {
+		if !p.sg.PossibleIn(abstract, t, g) {
+			return false
+		}
+	}
+	return true
+}
+
+func containsStr(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
 // splitField divides the object selection of a field into the sub-fields the
 // subgraph can plan and the rest; nil when no useful split exists.
 func (p *planner) splitField(fn *fetchNode, graph, typeName string, f *Field, path []string, provided ast.SelectionSet) (here, rest *Field) {
@@ -430,6 +489,7 @@ func (p *planner) selectField(fn *fetchNode, graph, parentType string, f *Field,
 			return n, prods, nil
 		}
 	}
+	p.recordAlternatives(graph, parentType, f, path)
 	children, prods, err := p.planSelection(fn, graph, sel, appendPath(path, f), provided)
 	if err != nil {
 		return nil, nil, err
@@ -504,9 +564,10 @@ func (p *planner) planSelection(fn *fetchNode, graph string, sel *Selection, pat
 		}
 		return mergeNodes(out, nodes), prods, nil
 	}
+	alts := p.alts[strings.Join(path, ".")]
 	for _, t := range sel.Types {
 		tt := p.sg.Types[t]
-		if tt == nil || !tt.InGraph(graph) || !p.sg.PossibleIn(sel.TypeName, t, graph) {
+		if tt == nil || !tt.InGraph(graph) || !p.sg.PossibleIn(sel.TypeName, t, graph) || !p.possibleInAll(sel.TypeName, t, alts) {
 			continue
 		}
 		fields := sel.Fields[t]

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strconv"
+	"unicode/utf8"
 
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -109,12 +109,10 @@ func (s *shaper) value(v any, t *ast.Type, f *plan.Field, path []any, parent str
 				return s.nullOrFail(start, t)
 			}
 		}
-		b, err := json.Marshal(v)
-		if err != nil {
+		if !writeLeaf(&s.buf, v) {
 			s.typeError(f, path, "a scalar")
 			return s.nullOrFail(start, t)
 		}
-		s.buf.Write(b)
 		return true
 	}
 	m, ok := v.(map[string]any)
@@ -201,6 +199,83 @@ func appendAny(path []any, e any) []any {
 	return out
 }
 
+// writeLeaf writes a scalar or enum value as JSON.
+func writeLeaf(buf *bytes.Buffer, v any) bool {
+	switch x := v.(type) {
+	case string:
+		writeString(buf, x)
+	case json.Number:
+		buf.WriteString(string(x))
+	case bool:
+		if x {
+			buf.WriteString("true")
+		} else {
+			buf.WriteString("false")
+		}
+	case nil:
+		buf.WriteString("null")
+	default:
+		// Custom scalars may be objects or lists.
+		b, err := json.Marshal(v)
+		if err != nil {
+			return false
+		}
+		buf.Write(b)
+	}
+	return true
+}
+
+const hexDigits = "0123456789abcdef"
+
+// writeString writes s as a JSON string (no HTML escaping, like a GraphQL server).
 func writeString(buf *bytes.Buffer, s string) {
-	buf.WriteString(strconv.Quote(s))
+	buf.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			buf.WriteString(s[start:i])
+			switch c {
+			case '"', '\\':
+				buf.WriteByte('\\')
+				buf.WriteByte(c)
+			case '\n':
+				buf.WriteString(`\n`)
+			case '\r':
+				buf.WriteString(`\r`)
+			case '\t':
+				buf.WriteString(`\t`)
+			default:
+				buf.WriteString(`\u00`)
+				buf.WriteByte(hexDigits[c>>4])
+				buf.WriteByte(hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf.WriteString(s[start:i])
+			buf.WriteString(`\ufffd`)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			buf.WriteString(s[start:i])
+			buf.WriteString(`\u202`)
+			buf.WriteByte(hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf.WriteString(s[start:])
+	buf.WriteByte('"')
 }

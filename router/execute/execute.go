@@ -432,6 +432,11 @@ func representation(obj map[string]any, specs []*plan.RepresentationSpec) map[st
 		if !copyFields(rep, obj, s.Selection) {
 			return nil
 		}
+		for _, k := range s.KeyFields {
+			if rep[k] == nil {
+				return nil // null keys identify nothing
+			}
+		}
 		return rep
 	}
 	return nil

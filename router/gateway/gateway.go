@@ -9,7 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
+	"regexp"
+	"strconv"
 	"sync"
 
 	"github.com/vektah/gqlparser/v2/ast"
@@ -36,6 +39,11 @@ type Gateway struct {
 
 	docs  *cache[*parsedDoc]
 	plans *cache[*plan.Plan]
+
+	// labels are the supergraph's progressive-override labels; enabled are the
+	// ones switched on by configuration ("percent(N)" labels are rolled per request).
+	labels  []string
+	enabled map[string]bool
 }
 
 type parsedDoc struct {
@@ -58,6 +66,16 @@ func WithLogger(l *slog.Logger) Option { return func(g *Gateway) { g.log = l } }
 // WithForwardHeaders sets the inbound headers forwarded to subgraphs.
 func WithForwardHeaders(h ...string) Option { return func(g *Gateway) { g.forward = h } }
 
+// WithOverrideLabels switches progressive-override labels on (labels of the form
+// percent(N) are instead active for N% of requests).
+func WithOverrideLabels(labels ...string) Option {
+	return func(g *Gateway) {
+		for _, l := range labels {
+			g.enabled[l] = true
+		}
+	}
+}
+
 // WithCacheSize bounds the document and plan caches (entries each).
 func WithCacheSize(n int) Option {
 	return func(g *Gateway) { g.docs = newCache[*parsedDoc](n); g.plans = newCache[*plan.Plan](n) }
@@ -71,6 +89,8 @@ func New(sg *supergraph.Supergraph, opts ...Option) *Gateway {
 		forward: defaultForwardHeaders,
 		docs:    newCache[*parsedDoc](4096),
 		plans:   newCache[*plan.Plan](4096),
+		labels:  sg.OverrideLabels(),
+		enabled: map[string]bool{},
 	}
 	for _, o := range opts {
 		o(g)
@@ -220,16 +240,44 @@ func (g *Gateway) plan(req Request, doc *ast.QueryDocument, op *ast.OperationDef
 			h.Write([]byte{0})
 		}
 	}
+	labels := g.activeLabels()
+	for _, l := range g.labels {
+		if labels[l] {
+			h.Write([]byte("\x00" + l))
+		}
+	}
 	key := hex.EncodeToString(h.Sum(nil))
 	if p, ok := g.plans.get(key); ok {
 		return p, nil
 	}
-	p, err := plan.Build(plan.Input{Supergraph: g.sg, Document: doc, Operation: op, Conditions: conds})
+	p, err := plan.Build(plan.Input{Supergraph: g.sg, Document: doc, Operation: op, Conditions: conds, Labels: labels})
 	if err != nil {
 		return nil, err
 	}
 	g.plans.put(key, p)
 	return p, nil
+}
+
+var percentLabel = regexp.MustCompile(`^percent\((\d+(?:\.\d+)?)\)$`)
+
+// activeLabels decides which progressive-override labels are on for one request.
+func (g *Gateway) activeLabels() map[string]bool {
+	if len(g.labels) == 0 {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, l := range g.labels {
+		if g.enabled[l] {
+			out[l] = true
+			continue
+		}
+		if m := percentLabel.FindStringSubmatch(l); m != nil {
+			if pct, err := strconv.ParseFloat(m[1], 64); err == nil && rand.Float64()*100 < pct {
+				out[l] = true
+			}
+		}
+	}
+	return out
 }
 
 // cache is a small bounded map; when full it drops everything (a plan cache sees

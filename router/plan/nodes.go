@@ -45,6 +45,9 @@ type RepresentationSpec struct {
 	// As is the __typename sent: TypeName, or the interface an @interfaceObject subgraph knows.
 	As        string
 	Selection []*KeyField
+	// KeyFields are the top-level fields of the key: an object with one of them
+	// null has no representation.
+	KeyFields []string
 }
 
 // KeyField is a field of a representation selection (key or required fields).

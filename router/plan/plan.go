@@ -36,6 +36,9 @@ type Input struct {
 	Document   *ast.QueryDocument
 	Operation  *ast.OperationDefinition
 	Conditions Conditions
+	// Labels are the active progressive-override labels (the caller keys its plan
+	// cache on them).
+	Labels map[string]bool
 }
 
 // Build plans an operation.
@@ -44,7 +47,7 @@ func Build(in Input) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &planner{sg: in.Supergraph, op: in.Operation, plannable: map[plannableKey]bool{}, keys: map[keyPathKey]*supergraph.Key{}, alts: map[string][]string{}}
+	p := &planner{sg: in.Supergraph, op: in.Operation, labels: in.Labels, plannable: map[plannableKey]bool{}, keys: map[keyPathKey]*supergraph.Key{}, alts: map[string][]string{}}
 	if err := p.planRoot(sel); err != nil {
 		return nil, err
 	}
@@ -75,12 +78,14 @@ type fetchNode struct {
 }
 
 type repSpec struct {
-	as  string // the __typename sent (differs for @interfaceObject targets)
-	sel []*sNode
+	as   string // the __typename sent (differs for @interfaceObject targets)
+	sel  []*sNode
+	keys []string // top-level key fields: a representation with one of them null is not sent
 }
 
 type planner struct {
 	sg      *supergraph.Supergraph
+	labels  map[string]bool
 	op      *ast.OperationDefinition
 	fetches []*fetchNode
 	depth   int
@@ -183,7 +188,7 @@ func (p *planner) splitRoot(rootType string, f *Field, byService map[string]*fet
 		var chosen string
 		for _, pass := range []bool{true, false} {
 			for _, g := range p.sg.Graphs {
-				if _, used := groups[g.Name]; used != pass || !p.sg.Resolvable(rootType, f.Name, g.Name) {
+				if _, used := groups[g.Name]; used != pass || !p.resolvable(rootType, f.Name, g.Name) {
 					continue
 				}
 				snap := p.snapshot()
@@ -234,7 +239,7 @@ func restrict(f *Field, typeName string, fields []*Field) *Field {
 func (p *planner) pickRootGraph(rootType string, f *Field, used map[string]*fetchNode) (string, error) {
 	var candidates []string
 	for _, g := range p.sg.Graphs {
-		if p.sg.Resolvable(rootType, f.Name, g.Name) {
+		if p.resolvable(rootType, f.Name, g.Name) {
 			candidates = append(candidates, g.Name)
 		}
 	}
@@ -304,7 +309,7 @@ func (p *planner) snapshot() snapshot {
 		if f.reps != nil {
 			c.reps = make(map[string]*repSpec, len(f.reps))
 			for k, v := range f.reps {
-				c.reps[k] = &repSpec{as: v.as, sel: cloneNodes(v.sel)}
+				c.reps[k] = &repSpec{as: v.as, sel: cloneNodes(v.sel), keys: append([]string(nil), v.keys...)}
 			}
 		}
 		s.saved[i] = c
@@ -405,7 +410,7 @@ func (p *planner) recordAlternatives(graph, parentType string, f *Field, path []
 	root := p.sg.API.Query != nil && parentType == p.sg.API.Query.Name
 	if root || entity {
 		for _, g := range p.sg.Graphs {
-			if p.sg.Resolvable(parentType, f.Name, g.Name) {
+			if p.resolvable(parentType, f.Name, g.Name) {
 				alts = append(alts, g.Name)
 			}
 		}
@@ -415,7 +420,7 @@ func (p *planner) recordAlternatives(graph, parentType string, f *Field, path []
 			parent = []string{graph}
 		}
 		for _, g := range parent {
-			if p.sg.Resolvable(parentType, f.Name, g) {
+			if p.resolvable(parentType, f.Name, g) {
 				alts = append(alts, g)
 			}
 		}
@@ -469,6 +474,10 @@ func (p *planner) splitField(fn *fetchNode, graph, typeName string, f *Field, pa
 	return restrict(f, sub, ok), restrict(f, sub, bad)
 }
 
+func (p *planner) resolvable(typeName, field, graph string) bool {
+	return p.sg.ResolvableWith(typeName, field, graph, func(l string) bool { return p.labels[l] })
+}
+
 // selectField selects a field the subgraph resolves, planning its sub-selection.
 func (p *planner) selectField(fn *fetchNode, graph, parentType string, f *Field, path []string, provided ast.SelectionSet) (*sNode, []*fetchNode, error) {
 	n := &sNode{name: f.Name, alias: aliasOf(f), args: f.Arguments}
@@ -504,7 +513,7 @@ func (p *planner) resolvableHere(typeName, field, graph string, provided ast.Sel
 	if fs, ok := providedField(provided, field, typeName); ok {
 		return fs.SelectionSet, true
 	}
-	if !p.sg.Resolvable(typeName, field, graph) {
+	if !p.resolvable(typeName, field, graph) {
 		return nil, false
 	}
 	fg := p.sg.FieldIn(typeName, field, graph)
@@ -638,7 +647,7 @@ func (p *planner) planInterfaceObject(fn *fetchNode, graph string, sel *Selectio
 	out = mergeNodes(out, append([]*sNode{{name: "__typename"}}, kn...))
 	child := p.child(fn, owner, path, kprods, "")
 	child.deps = appendUnique(child.deps, kprods...)
-	child.addRep(iface, iface, keySel)
+	child.addRep(iface, iface, keySel, topLevelNames(key.Selection))
 	inner := []*sNode{{name: "__typename"}}
 	for _, t := range sel.Types {
 		tt := p.sg.Types[t]
@@ -761,7 +770,7 @@ func (p *planner) targetFor(typeName, field, graph string) string {
 		return ""
 	}
 	if t.InGraph(graph) {
-		if p.sg.Resolvable(typeName, field, graph) && len(p.sg.ResolvableKeys(typeName, graph)) > 0 {
+		if p.resolvable(typeName, field, graph) && len(p.sg.ResolvableKeys(typeName, graph)) > 0 {
 			return typeName
 		}
 		return ""
@@ -770,7 +779,7 @@ func (p *planner) targetFor(typeName, field, graph string) string {
 		return ""
 	}
 	for _, iface := range t.Def.Interfaces {
-		if p.sg.IsInterfaceObject(iface, graph) && p.sg.Resolvable(iface, field, graph) && len(p.sg.ResolvableKeys(iface, graph)) > 0 {
+		if p.sg.IsInterfaceObject(iface, graph) && p.resolvable(iface, field, graph) && len(p.sg.ResolvableKeys(iface, graph)) > 0 {
 			return iface
 		}
 	}
@@ -816,6 +825,8 @@ func (p *planner) jump(fn *fetchNode, graph, typeName string, pending []*Field, 
 			if key == nil {
 				continue
 			}
+			// A field of the key itself is not fetched through that key.
+			covered = withoutNames(covered, topLevelNames(key.Selection))
 			// Keep only the fields whose selections the target can plan.
 			covered = p.plannableIn(fn, g.Name, as, covered, path)
 			if len(covered) <= len(bestCovered) {
@@ -875,7 +886,7 @@ func (p *planner) jump(fn *fetchNode, graph, typeName string, pending []*Field, 
 		}
 		child := p.child(fn, bestGraph, path, deps, repSig)
 		child.deps = appendUnique(child.deps, deps...)
-		child.addRep(typeName, bestAs, repSel)
+		child.addRep(typeName, bestAs, repSel, topLevelNames(bestKey.Selection))
 		// The covered fields are resolved by the target itself: their @requires are in
 		// the representation.
 		var nodes []*sNode
@@ -1146,8 +1157,9 @@ func (p *planner) providableKey(fn *fetchNode, path []string, typeName, as, sour
 	memo := keyPathKey{typeName, as, source, target}
 	if provided == nil {
 		if k, ok := p.keys[memo]; ok {
-			return k
+			return k // also nil while this very key path is being worked out (a cycle)
 		}
+		p.keys[memo] = nil
 	}
 	var found *supergraph.Key
 	for _, k := range keys {
@@ -1274,7 +1286,7 @@ func appendUnique(list []*fetchNode, more ...*fetchNode) []*fetchNode {
 	return list
 }
 
-func (fn *fetchNode) addRep(typeName, as string, sel []*sNode) {
+func (fn *fetchNode) addRep(typeName, as string, sel []*sNode, keys []string) {
 	r, ok := fn.reps[typeName]
 	if !ok {
 		r = &repSpec{as: as}
@@ -1282,6 +1294,31 @@ func (fn *fetchNode) addRep(typeName, as string, sel []*sNode) {
 		fn.repOrder = append(fn.repOrder, typeName)
 	}
 	r.sel = mergeNodes(r.sel, sel)
+	for _, k := range keys {
+		if !containsStr(r.keys, k) {
+			r.keys = append(r.keys, k)
+		}
+	}
+}
+
+func withoutNames(fields []*Field, names []string) []*Field {
+	var out []*Field
+	for _, f := range fields {
+		if !containsStr(names, f.Name) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func topLevelNames(set ast.SelectionSet) []string {
+	var out []string
+	for _, s := range set {
+		if f, ok := s.(*ast.Field); ok {
+			out = append(out, f.Name)
+		}
+	}
+	return out
 }
 
 func (fn *fetchNode) addEntityFields(typeName string, nodes []*sNode) {
@@ -1447,7 +1484,7 @@ func (p *planner) finishFetch(fn *fetchNode, out *Plan) *Fetch {
 		f.OperationKind = string(ast.Query)
 		for _, t := range fn.repOrder {
 			r := fn.reps[t]
-			f.Requires = append(f.Requires, &RepresentationSpec{TypeName: t, As: r.as, Selection: toSelection(r.sel)})
+			f.Requires = append(f.Requires, &RepresentationSpec{TypeName: t, As: r.as, Selection: toSelection(r.sel), KeyFields: r.keys})
 		}
 		sort.SliceStable(f.Requires, func(i, j int) bool { return f.Requires[i].TypeName < f.Requires[j].TypeName })
 	}

@@ -296,8 +296,15 @@ func (t *Type) InGraph(graph string) bool {
 }
 
 // Resolvable reports whether the subgraph can resolve the field itself (not
-// external, not overridden away).
+// external, not overridden away), with every progressive-override label off.
 func (s *Supergraph) Resolvable(typeName, field, graph string) bool {
+	return s.ResolvableWith(typeName, field, graph, nil)
+}
+
+// ResolvableWith is Resolvable with progressive @override labels: a field
+// overridden with a label is resolved by the overriding subgraph when the label is
+// active, and by the subgraph it was overridden from otherwise.
+func (s *Supergraph) ResolvableWith(typeName, field, graph string, active func(label string) bool) bool {
 	t := s.Types[typeName]
 	if t == nil {
 		return false
@@ -316,10 +323,37 @@ func (s *Supergraph) Resolvable(typeName, field, graph string) bool {
 		return true
 	}
 	fg, ok := f.Graphs[graph]
-	if !ok {
+	if !ok || fg.External {
 		return false
 	}
-	return !fg.External && !fg.UsedOverridden
+	if fg.OverrideLabel != "" {
+		// Progressive override: the overriding side (with override:) resolves while
+		// the label is on, the overridden side (label only) while it is off.
+		on := active != nil && active(fg.OverrideLabel)
+		if fg.Override != "" {
+			return on
+		}
+		return !on
+	}
+	return !fg.UsedOverridden
+}
+
+// OverrideLabels lists the progressive-override labels used in the supergraph, sorted.
+func (s *Supergraph) OverrideLabels() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range s.Types {
+		for _, f := range t.Fields {
+			for _, fg := range f.Graphs {
+				if fg.OverrideLabel != "" && !seen[fg.OverrideLabel] {
+					seen[fg.OverrideLabel] = true
+					out = append(out, fg.OverrideLabel)
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // FieldIn returns the field's per-subgraph facts (nil when not written).

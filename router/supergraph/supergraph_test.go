@@ -36,7 +36,12 @@ func TestJoinV05(t *testing.T) {
 	require.Equal(t, "b", fa.Override)
 	require.Equal(t, "percent(10)", fa.OverrideLabel)
 	require.True(t, sg.FieldIn("Product", "price", "b").UsedOverridden)
-	require.False(t, sg.Resolvable("Product", "price", "b"))
+	require.True(t, sg.Resolvable("Product", "price", "b"), "label off: the overridden subgraph resolves")
+	require.False(t, sg.Resolvable("Product", "price", "a"))
+	on := func(l string) bool { return l == "percent(10)" }
+	require.False(t, sg.ResolvableWith("Product", "price", "b", on))
+	require.True(t, sg.ResolvableWith("Product", "price", "a", on), "label on: the overriding subgraph resolves")
+	require.Equal(t, []string{"percent(10)"}, sg.OverrideLabels())
 	require.Nil(t, sg.API.Types["Product"].Fields.ForName("secret"), "@inaccessible fields are not in the API schema")
 	require.Nil(t, sg.API.Directives["tag"], "spec directives are not in the API schema")
 }

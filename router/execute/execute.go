@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -50,6 +51,7 @@ type Executor struct {
 	maxBodyBytes int64
 	localFields  LocalResolver
 	schema       *ast.Schema
+	timeout      time.Duration
 }
 
 // LocalResolver answers root fields the router owns (introspection).
@@ -70,6 +72,9 @@ func WithSubgraphURL(name, url string) Option { return func(e *Executor) { e.url
 // WithLocalResolver sets the resolver for router-owned root fields (__schema, __type).
 func WithLocalResolver(r LocalResolver) Option { return func(e *Executor) { e.localFields = r } }
 
+// WithSubgraphTimeout bounds each subgraph request (default 30 s).
+func WithSubgraphTimeout(d time.Duration) Option { return func(e *Executor) { e.timeout = d } }
+
 // WithMaxResponseBytes limits the size of one subgraph response.
 func WithMaxResponseBytes(n int64) Option { return func(e *Executor) { e.maxBodyBytes = n } }
 
@@ -86,10 +91,11 @@ func NewTransport() *http.Transport {
 // New returns an Executor for the subgraphs of a supergraph.
 func New(sg *supergraph.Supergraph, opts ...Option) *Executor {
 	e := &Executor{
-		client:       &http.Client{Transport: NewTransport(), Timeout: 30 * time.Second},
+		client:       &http.Client{Transport: NewTransport()},
 		urls:         map[string]string{},
 		maxBodyBytes: 64 << 20,
 		schema:       sg.API,
+		timeout:      30 * time.Second,
 	}
 	for _, g := range sg.Graphs {
 		e.urls[g.Name] = g.URL
@@ -266,9 +272,39 @@ func (r *run) entityFetch(ctx context.Context, f *plan.Fetch, path []string) {
 
 func (r *run) fetchFailed(f *plan.Fetch, err error) {
 	r.addError(Error{
-		Message:    fmt.Sprintf("request to subgraph %q failed: %v", f.ServiceName, err),
+		Message:    fmt.Sprintf("request to subgraph %q failed: %s", f.ServiceName, describe(err)),
 		Extensions: map[string]any{"code": "SUBREQUEST_HTTP_ERROR", "serviceName": f.ServiceName},
 	})
+}
+
+// describe says what went wrong with a subgraph request without leaking
+// addresses or internals to the client.
+func describe(err error) string {
+	var opErr *net.OpError
+	var fail *failure
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "deadline exceeded (timed out)"
+	case errors.Is(err, context.Canceled):
+		return "request cancelled"
+	case errors.As(err, &fail):
+		return fail.msg
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return "could not connect"
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "connection closed before a response"
+	default:
+		return "network error"
+	}
+}
+
+// failure is a subgraph failure whose message is safe to show to clients.
+type failure struct{ msg string }
+
+func (f *failure) Error() string { return f.msg }
+
+func failf(format string, args ...any) error {
+	return fmt.Errorf("%w: %w", ErrSubgraph, &failure{msg: fmt.Sprintf(format, args...)})
 }
 
 // subgraphError is an error as a subgraph returned it.
@@ -323,11 +359,16 @@ func (e *Executor) send(ctx context.Context, f *plan.Fetch, vars map[string]any,
 	}()
 	url, ok := e.urls[f.ServiceName]
 	if !ok || url == "" {
-		return nil, fmt.Errorf("%w: no URL for subgraph %q", ErrSubgraph, f.ServiceName)
+		return nil, failf("no URL for subgraph %q", f.ServiceName)
 	}
 	body, err := json.Marshal(subgraphRequest{Query: f.Operation, Variables: vars})
 	if err != nil {
-		return nil, fmt.Errorf("%w: encode request: %w", ErrSubgraph, err)
+		return nil, failf("could not encode the request: %v", err)
+	}
+	if e.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.timeout)
+		defer cancel()
 	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
@@ -350,22 +391,22 @@ func (e *Executor) send(ctx context.Context, f *plan.Fetch, vars map[string]any,
 		return nil, fmt.Errorf("%w: read response: %w", ErrSubgraph, err)
 	}
 	if int64(len(raw)) > e.maxBodyBytes {
-		return nil, fmt.Errorf("%w: response larger than %d bytes", ErrSubgraph, e.maxBodyBytes)
+		return nil, failf("response larger than %d bytes", e.maxBodyBytes)
 	}
 	out := &subgraphResponse{}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if derr := dec.Decode(out); derr != nil {
 		if hresp.StatusCode >= 300 {
-			return nil, fmt.Errorf("%w: HTTP %d", ErrSubgraph, hresp.StatusCode)
+			return nil, failf("HTTP %d", hresp.StatusCode)
 		}
-		return nil, fmt.Errorf("%w: invalid JSON response: %w", ErrSubgraph, derr)
+		return nil, failf("invalid JSON response: %v", derr)
 	}
 	if out.Data == nil && len(out.Errors) == 0 {
 		if hresp.StatusCode >= 300 {
-			return nil, fmt.Errorf("%w: HTTP %d", ErrSubgraph, hresp.StatusCode)
+			return nil, failf("HTTP %d", hresp.StatusCode)
 		}
-		return nil, fmt.Errorf("%w: response has neither data nor errors", ErrSubgraph)
+		return nil, failf("response has neither data nor errors")
 	}
 	return out, nil
 }

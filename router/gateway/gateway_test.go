@@ -9,10 +9,12 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/studio-platform/studio/internal/gqlsub"
+	"github.com/studio-platform/studio/internal/testenv"
 	"github.com/studio-platform/studio/router/execute"
 	"github.com/studio-platform/studio/router/gateway"
 	"github.com/studio-platform/studio/router/supergraph"
@@ -221,4 +223,25 @@ func TestEntityErrorsKeepClientPaths(t *testing.T) {
 	require.Equal(t, "name of u1 is secret", resp.Errors[0].Message)
 	require.Equal(t, []any{"projects", 1, "owner", "name"}, resp.Errors[0].Path)
 	require.Equal(t, "accounts", resp.Errors[0].Extensions["serviceName"])
+}
+
+func TestSlowSubgraphTimesOut(t *testing.T) {
+	f := newFixture(t, 2)
+	slow := testenv.NewFault(f.accounts)
+	slow.SetDelay(2 * time.Second)
+	as := httptest.NewServer(slow)
+	t.Cleanup(as.Close)
+	ps := httptest.NewServer(f.projects)
+	t.Cleanup(ps.Close)
+	sdl, err := os.ReadFile("../plan/testdata/basic/supergraph.graphql")
+	require.NoError(t, err)
+	sg, err := supergraph.Parse(string(sdl))
+	require.NoError(t, err)
+	gw := gateway.New(sg, gateway.WithExecutorOptions(execute.WithSubgraphURL("accounts", as.URL),
+		execute.WithSubgraphURL("projects", ps.URL), execute.WithSubgraphTimeout(100*time.Millisecond)))
+	resp := do(t, gw, `{ projects { name owner { name } } }`, nil)
+	require.JSONEq(t, `{"projects":[{"name":"Project 0","owner":{"name":null}},{"name":"Project 1","owner":{"name":null}}]}`, string(resp.Data))
+	require.Len(t, resp.Errors, 1)
+	require.Equal(t, "accounts", resp.Errors[0].Extensions["serviceName"])
+	require.Contains(t, resp.Errors[0].Message, "deadline")
 }

@@ -15,7 +15,10 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
+
+	"github.com/valyala/fastjson"
 
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -125,19 +128,39 @@ type run struct {
 	e      *Executor
 	req    *Request
 	mu     sync.Mutex
-	data   map[string]any
+	data   *fastjson.Value
+	arena  *fastjson.Arena
 	errors []Error
+	// parsers hold the subgraph responses the tree points into; they go back to
+	// the pool when the response is written.
+	parsers []*fastjson.Parser
 }
+
+var (
+	parserPool fastjson.ParserPool
+	arenaPool  fastjson.ArenaPool
+)
 
 // Execute runs the plan and writes the response data.
 func (e *Executor) Execute(ctx context.Context, req *Request) *Result {
-	r := &run{e: e, req: req, data: map[string]any{}}
+	r := &run{e: e, req: req, arena: arenaPool.Get()}
+	r.data = r.arena.NewObject()
+	defer r.release()
 	if req.Plan.Root != nil {
 		r.node(ctx, req.Plan.Root)
 	}
 	r.local(req.Plan.Selection)
 	data := r.shape(req.Plan.Selection)
 	return &Result{Data: data, Errors: r.errors}
+}
+
+func (r *run) release() {
+	for _, p := range r.parsers {
+		parserPool.Put(p)
+	}
+	r.parsers = nil
+	r.arena.Reset()
+	arenaPool.Put(r.arena)
 }
 
 func (r *run) addError(e Error) {
@@ -174,58 +197,47 @@ func (r *run) node(ctx context.Context, n plan.Node) {
 	}
 }
 
-func (r *run) variablesFor(f *plan.Fetch) map[string]any {
-	vars := make(map[string]any, len(f.Variables)+1)
-	for _, v := range f.Variables {
-		if val, ok := r.req.Variables[v]; ok {
-			vars[v] = val
-		}
-	}
-	return vars
-}
-
 func (r *run) rootFetch(ctx context.Context, f *plan.Fetch) {
-	resp, err := r.e.send(ctx, f, r.variablesFor(f), r.req.Header)
+	resp, err := r.e.send(ctx, f, r.req, nil)
 	if err != nil {
 		r.fetchFailed(f, err)
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if d, ok := resp.Data.(map[string]any); ok {
-		r.deepMerge(r.data, d)
+	r.parsers = append(r.parsers, resp.parser)
+	if d := resp.data; d != nil && d.Type() == fastjson.TypeObject {
+		r.merge(r.data, d)
 	}
-	for _, se := range resp.Errors {
+	for _, se := range resp.errors {
 		r.errors = append(r.errors, se.rewrite(f.ServiceName, nil))
 	}
 }
 
-type target struct {
-	obj  map[string]any
-	path []any
-}
-
 func (r *run) entityFetch(ctx context.Context, f *plan.Fetch, path []string) {
 	r.mu.Lock()
-	targets := collect(r.data, path)
-	var reps []any
-	var groups [][]target
-	index := map[string]int{}
+	targets := collect(r.data, path, nil)
+	var reps [][]byte
+	var groups [][]*fastjson.Value
+	index := make(map[string]int, len(targets))
+	var buf []byte
 	for _, t := range targets {
-		rep := representation(t.obj, f.Requires)
-		if rep == nil {
-			continue
-		}
-		b, err := json.Marshal(rep)
-		if err != nil {
-			continue
-		}
-		i, ok := index[string(b)]
+		start := len(buf)
+		var ok bool
+		buf, ok = appendRepresentation(buf, t, f.Requires)
 		if !ok {
+			buf = buf[:start]
+			continue
+		}
+		rep := buf[start:]
+		i, seen := index[string(rep)]
+		if !seen {
 			i = len(reps)
-			index[string(b)] = i
-			reps = append(reps, json.RawMessage(b))
+			index[string(rep)] = i
+			reps = append(reps, rep)
 			groups = append(groups, nil)
+		} else {
+			buf = buf[:start]
 		}
 		groups[i] = append(groups[i], t)
 	}
@@ -233,34 +245,41 @@ func (r *run) entityFetch(ctx context.Context, f *plan.Fetch, path []string) {
 	if len(reps) == 0 {
 		return
 	}
-	vars := r.variablesFor(f)
-	vars["representations"] = reps
-	resp, err := r.e.send(ctx, f, vars, r.req.Header)
+	resp, err := r.e.send(ctx, f, r.req, reps)
 	if err != nil {
 		r.fetchFailed(f, err)
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if d, ok := resp.Data.(map[string]any); ok {
-		if list, ok := d["_entities"].([]any); ok {
+	r.parsers = append(r.parsers, resp.parser)
+	if d := resp.data; d != nil && d.Type() == fastjson.TypeObject {
+		if list := d.GetArray("_entities"); list != nil {
 			for i, ent := range list {
-				m, ok := ent.(map[string]any)
-				if !ok || i >= len(groups) {
+				if i >= len(groups) || ent.Type() != fastjson.TypeObject {
 					continue
 				}
 				for _, t := range groups[i] {
-					r.deepMerge(t.obj, m)
+					r.merge(t, ent)
 				}
 			}
 		}
 	}
-	for _, se := range resp.Errors {
+	if len(resp.errors) == 0 {
+		return
+	}
+	// Map _entities errors back to the client's paths.
+	var paths [][]any
+	pathOf := map[*fastjson.Value][]any{}
+	for i, t := range collect(r.data, path, &paths) {
+		pathOf[t] = paths[i]
+	}
+	for _, se := range resp.errors {
 		if len(se.Path) >= 2 && se.Path[0] == "_entities" {
 			if n, ok := se.Path[1].(json.Number); ok {
 				if i, err := n.Int64(); err == nil && int(i) < len(groups) {
 					for _, t := range groups[i] {
-						r.errors = append(r.errors, se.rewrite(f.ServiceName, append(append([]any(nil), t.path...), se.Path[2:]...)))
+						r.errors = append(r.errors, se.rewrite(f.ServiceName, append(append([]any(nil), pathOf[t]...), normalizePath(se.Path[2:])...)))
 					}
 					continue
 				}
@@ -341,16 +360,57 @@ func normalizePath(p []any) []any {
 }
 
 type subgraphResponse struct {
-	Data   any             `json:"data"`
-	Errors []subgraphError `json:"errors"`
+	parser *fastjson.Parser
+	data   *fastjson.Value
+	errors []subgraphError
 }
 
-type subgraphRequest struct {
-	Query     string         `json:"query"`
-	Variables map[string]any `json:"variables,omitempty"`
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// requestBody writes the subgraph request: the operation (escaped once, in the
+// plan), the client variables it uses and the representations.
+func requestBody(buf *bytes.Buffer, f *plan.Fetch, vars map[string]any, reps [][]byte) error {
+	buf.WriteString(`{"query":`)
+	buf.Write(f.OperationJSON())
+	if len(f.Variables) == 0 && reps == nil {
+		buf.WriteByte('}')
+		return nil
+	}
+	buf.WriteString(`,"variables":{`)
+	n := 0
+	if reps != nil {
+		buf.WriteString(`"representations":[`)
+		for i, rep := range reps {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			buf.Write(rep)
+		}
+		buf.WriteByte(']')
+		n++
+	}
+	for _, name := range f.Variables {
+		v, ok := vars[name]
+		if !ok {
+			continue
+		}
+		if n > 0 {
+			buf.WriteByte(',')
+		}
+		n++
+		writeString(buf, name)
+		buf.WriteByte(':')
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		buf.Write(b)
+	}
+	buf.WriteString("}}")
+	return nil
 }
 
-func (e *Executor) send(ctx context.Context, f *plan.Fetch, vars map[string]any, hdr http.Header) (resp *subgraphResponse, err error) {
+func (e *Executor) send(ctx context.Context, f *plan.Fetch, req *Request, reps [][]byte) (resp *subgraphResponse, err error) {
 	start := time.Now()
 	defer func() {
 		if e.observe != nil {
@@ -361,8 +421,10 @@ func (e *Executor) send(ctx context.Context, f *plan.Fetch, vars map[string]any,
 	if !ok || url == "" {
 		return nil, failf("no URL for subgraph %q", f.ServiceName)
 	}
-	body, err := json.Marshal(subgraphRequest{Query: f.Operation, Variables: vars})
-	if err != nil {
+	body := bufPool.Get().(*bytes.Buffer)
+	body.Reset()
+	defer bufPool.Put(body)
+	if err := requestBody(body, f, req.Variables, reps); err != nil {
 		return nil, failf("could not encode the request: %v", err)
 	}
 	if e.timeout > 0 {
@@ -370,213 +432,72 @@ func (e *Executor) send(ctx context.Context, f *plan.Fetch, vars map[string]any,
 		ctx, cancel = context.WithTimeout(ctx, e.timeout)
 		defer cancel()
 	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrSubgraph, err)
+	raw, status, err := e.post(ctx, url, body.Bytes(), req.Header)
+	if err != nil && f.OperationKind != "mutation" && retryable(err) {
+		// A keep-alive connection the subgraph closed meanwhile: queries are safe to resend.
+		raw, status, err = e.post(ctx, url, body.Bytes(), req.Header)
 	}
-	for k, vs := range hdr {
-		for _, v := range vs {
-			hreq.Header.Add(k, v)
+	if err != nil {
+		return nil, err
+	}
+	p := parserPool.Get()
+	v, perr := p.ParseBytes(raw)
+	if perr != nil || v.Type() != fastjson.TypeObject {
+		parserPool.Put(p)
+		if status >= 300 {
+			return nil, failf("HTTP %d", status)
+		}
+		if perr != nil {
+			return nil, failf("invalid JSON response: %v", perr)
+		}
+		return nil, failf("invalid JSON response: not an object")
+	}
+	out := &subgraphResponse{parser: p, data: v.Get("data")}
+	if ev := v.Get("errors"); ev != nil && ev.Type() == fastjson.TypeArray {
+		dec := json.NewDecoder(bytes.NewReader(ev.MarshalTo(nil)))
+		dec.UseNumber()
+		if err := dec.Decode(&out.errors); err != nil {
+			parserPool.Put(p)
+			return nil, failf("invalid errors in response: %v", err)
 		}
 	}
-	hreq.Header.Set("Content-Type", "application/json")
-	hreq.Header.Set("Accept", "application/graphql-response+json, application/json")
-	hresp, err := e.client.Do(hreq)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrSubgraph, err)
-	}
-	defer hresp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(hresp.Body, e.maxBodyBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: read response: %w", ErrSubgraph, err)
-	}
-	if int64(len(raw)) > e.maxBodyBytes {
-		return nil, failf("response larger than %d bytes", e.maxBodyBytes)
-	}
-	out := &subgraphResponse{}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if derr := dec.Decode(out); derr != nil {
-		if hresp.StatusCode >= 300 {
-			return nil, failf("HTTP %d", hresp.StatusCode)
-		}
-		return nil, failf("invalid JSON response: %v", derr)
-	}
-	if out.Data == nil && len(out.Errors) == 0 {
-		if hresp.StatusCode >= 300 {
-			return nil, failf("HTTP %d", hresp.StatusCode)
+	if (out.data == nil || out.data.Type() == fastjson.TypeNull) && len(out.errors) == 0 {
+		parserPool.Put(p)
+		if status >= 300 {
+			return nil, failf("HTTP %d", status)
 		}
 		return nil, failf("response has neither data nor errors")
 	}
 	return out, nil
 }
 
-// collect finds the objects at a plan path ("@" walks into lists), with their client paths.
-func collect(root map[string]any, path []string) []target {
-	cur := []target{{obj: root, path: nil}}
-	for i, seg := range path {
-		if seg == "@" {
-			continue
-		}
-		lists := 0
-		for j := i + 1; j < len(path) && path[j] == "@"; j++ {
-			lists++
-		}
-		var next []target
-		for _, t := range cur {
-			v, ok := t.obj[seg]
-			if !ok || v == nil {
-				continue
-			}
-			p := append(append([]any(nil), t.path...), seg)
-			next = appendFlattened(next, v, p, lists)
-		}
-		cur = next
+// post sends one request and reads the whole response body.
+func (e *Executor) post(ctx context.Context, url string, body []byte, hdr http.Header) ([]byte, int, error) {
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %w", ErrSubgraph, err)
 	}
-	return cur
+	for k, vs := range hdr {
+		hreq.Header[k] = vs
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Accept", "application/graphql-response+json, application/json")
+	hresp, err := e.client.Do(hreq)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %w", ErrSubgraph, err)
+	}
+	defer hresp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(hresp.Body, e.maxBodyBytes+1))
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: read response: %w", ErrSubgraph, err)
+	}
+	if int64(len(raw)) > e.maxBodyBytes {
+		return nil, 0, failf("response larger than %d bytes", e.maxBodyBytes)
+	}
+	return raw, hresp.StatusCode, nil
 }
 
-func appendFlattened(out []target, v any, path []any, lists int) []target {
-	if lists == 0 {
-		if m, ok := v.(map[string]any); ok {
-			out = append(out, target{obj: m, path: path})
-		}
-		return out
-	}
-	list, ok := v.([]any)
-	if !ok {
-		return out
-	}
-	for i, item := range list {
-		if item == nil {
-			continue
-		}
-		p := append(append([]any(nil), path...), i)
-		out = appendFlattened(out, item, p, lists-1)
-	}
-	return out
-}
-
-// representation builds the representation of an object for an entity fetch,
-// or nil when the object's type is not fetched or a key field is missing.
-func representation(obj map[string]any, specs []*plan.RepresentationSpec) map[string]any {
-	tn, _ := obj["__typename"].(string)
-	for _, s := range specs {
-		if s.TypeName != tn {
-			continue
-		}
-		as := s.As
-		if as == "" {
-			as = tn
-		}
-		rep := map[string]any{"__typename": as}
-		if !copyFields(rep, obj, s.Selection) {
-			return nil
-		}
-		for _, k := range s.KeyFields {
-			if rep[k] == nil {
-				return nil // null keys identify nothing
-			}
-		}
-		return rep
-	}
-	return nil
-}
-
-func copyFields(dst, src map[string]any, sel []*plan.KeyField) bool {
-	for _, f := range sel {
-		if f.Name == "__typename" {
-			continue
-		}
-		key := f.Name
-		if f.Key != "" {
-			key = f.Key
-		}
-		v, ok := src[key]
-		if !ok {
-			if f.Optional {
-				continue
-			}
-			return false
-		}
-		if len(f.Children) == 0 || v == nil {
-			dst[f.Name] = v
-			continue
-		}
-		switch v := v.(type) {
-		case map[string]any:
-			sub := map[string]any{}
-			if t, ok := v["__typename"]; ok {
-				sub["__typename"] = t
-			}
-			if !copyFields(sub, v, f.Children) {
-				return false
-			}
-			dst[f.Name] = sub
-		case []any:
-			items := make([]any, len(v))
-			for i, it := range v {
-				m, ok := it.(map[string]any)
-				if !ok {
-					items[i] = it
-					continue
-				}
-				sub := map[string]any{}
-				if t, ok := m["__typename"]; ok {
-					sub["__typename"] = t
-				}
-				if !copyFields(sub, m, f.Children) {
-					return false
-				}
-				items[i] = sub
-			}
-			dst[f.Name] = items
-		default:
-			dst[f.Name] = v
-		}
-	}
-	return true
-}
-
-// concrete reports whether a __typename names an object type of the API schema.
-func (r *run) concrete(v any) bool {
-	name, _ := v.(string)
-	def := r.e.schema.Types[name]
-	return def != nil && def.Kind == ast.Object
-}
-
-// deepMerge merges an entity or root result into the response tree. An object's
-// __typename is only replaced by a concrete type's name: an @interfaceObject
-// subgraph answers with the interface's name, its owner with the real type.
-func (r *run) deepMerge(dst, src map[string]any) {
-	for k, v := range src {
-		if k == "__typename" {
-			if _, ok := dst[k]; ok && !r.concrete(v) {
-				continue
-			}
-		}
-		if cur, ok := dst[k]; ok {
-			switch cv := cur.(type) {
-			case map[string]any:
-				if sv, ok := v.(map[string]any); ok {
-					r.deepMerge(cv, sv)
-					continue
-				}
-			case []any:
-				if sv, ok := v.([]any); ok && len(sv) == len(cv) {
-					for i := range cv {
-						cm, ok1 := cv[i].(map[string]any)
-						sm, ok2 := sv[i].(map[string]any)
-						if ok1 && ok2 {
-							r.deepMerge(cm, sm)
-						} else {
-							cv[i] = sv[i]
-						}
-					}
-					continue
-				}
-			}
-		}
-		dst[k] = v
-	}
+// retryable reports a failure of a reused connection before any response.
+func retryable(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
 }

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"unicode/utf8"
+	"unsafe"
+
+	"github.com/valyala/fastjson"
 
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -21,12 +24,46 @@ func (r *run) local(sel *plan.Selection) {
 			continue
 		}
 		v, err := r.e.localFields(f, r.req.Variables)
+		if err == nil {
+			var b []byte
+			if b, err = json.Marshal(v); err == nil {
+				p := parserPool.Get()
+				r.parsers = append(r.parsers, p)
+				var pv *fastjson.Value
+				if pv, err = p.ParseBytes(b); err == nil {
+					r.data.Set(f.DataKey(), pv)
+				}
+			}
+		}
 		if err != nil {
 			r.errors = append(r.errors, Error{Message: err.Error(), Path: []any{f.ResponseKey}})
-			continue
 		}
-		r.data[f.ResponseKey] = v
 	}
+}
+
+// pathNode is a response path kept on the stack while writing; it is turned
+// into a slice only for an error.
+type pathNode struct {
+	parent *pathNode
+	key    string
+	index  int
+}
+
+func (p *pathNode) slice() []any {
+	n := 0
+	for q := p; q != nil; q = q.parent {
+		n++
+	}
+	out := make([]any, n)
+	for q := p; q != nil; q = q.parent {
+		n--
+		if q.key != "" {
+			out[n] = q.key
+		} else {
+			out[n] = q.index
+		}
+	}
+	return out
 }
 
 // shaper writes the client's response from the merged tree: fields in the
@@ -38,6 +75,7 @@ type shaper struct {
 
 func (r *run) shape(sel *plan.Selection) json.RawMessage {
 	s := &shaper{r: r}
+	s.buf.Grow(4096)
 	if !s.object(r.data, sel, sel.TypeName, nil) {
 		return json.RawMessage("null")
 	}
@@ -45,7 +83,7 @@ func (r *run) shape(sel *plan.Selection) json.RawMessage {
 }
 
 // object writes an object; false means it must be null (a non-null field was null).
-func (s *shaper) object(obj map[string]any, sel *plan.Selection, typeName string, path []any) bool {
+func (s *shaper) object(obj *fastjson.Value, sel *plan.Selection, typeName string, path *pathNode) bool {
 	start := s.buf.Len()
 	s.buf.WriteByte('{')
 	for i, f := range sel.FieldsFor(typeName) {
@@ -58,8 +96,8 @@ func (s *shaper) object(obj map[string]any, sel *plan.Selection, typeName string
 			writeString(&s.buf, typeName)
 			continue
 		}
-		fpath := appendAny(path, f.ResponseKey)
-		if !s.value(obj[f.DataKey()], f.Def.Type, f, fpath, typeName) {
+		fpath := pathNode{parent: path, key: f.ResponseKey}
+		if !s.value(obj.Get(f.DataKey()), f.Def.Type, f, &fpath, typeName) {
 			s.buf.Truncate(start)
 			return false
 		}
@@ -69,8 +107,8 @@ func (s *shaper) object(obj map[string]any, sel *plan.Selection, typeName string
 }
 
 // value writes one value of the given type; false means a null reached a non-null position.
-func (s *shaper) value(v any, t *ast.Type, f *plan.Field, path []any, parent string) bool {
-	if v == nil {
+func (s *shaper) value(v *fastjson.Value, t *ast.Type, f *plan.Field, path *pathNode, parent string) bool {
+	if v == nil || v.Type() == fastjson.TypeNull {
 		if t.NonNull {
 			s.nullError(f, path, parent)
 			return false
@@ -80,17 +118,17 @@ func (s *shaper) value(v any, t *ast.Type, f *plan.Field, path []any, parent str
 	}
 	start := s.buf.Len()
 	if t.Elem != nil {
-		list, ok := v.([]any)
-		if !ok {
+		if v.Type() != fastjson.TypeArray {
 			s.typeError(f, path, "a list")
 			return s.nullOrFail(start, t)
 		}
 		s.buf.WriteByte('[')
-		for i, item := range list {
+		for i, item := range v.GetArray() {
 			if i > 0 {
 				s.buf.WriteByte(',')
 			}
-			if !s.value(item, t.Elem, f, appendAny(path, i), parent) {
+			ipath := pathNode{parent: path, index: i}
+			if !s.value(item, t.Elem, f, &ipath, parent) {
 				return s.nullOrFail(start, t)
 			}
 		}
@@ -98,31 +136,18 @@ func (s *shaper) value(v any, t *ast.Type, f *plan.Field, path []any, parent str
 		return true
 	}
 	if f.Selection == nil {
-		if def := s.r.e.schema.Types[t.Name()]; def != nil && def.Kind == ast.Enum {
-			name, _ := v.(string)
-			if def.EnumValues.ForName(name) == nil {
-				s.r.errors = append(s.r.errors, Error{
-					Message:    fmt.Sprintf("Enum %q cannot represent value: %v", def.Name, v),
-					Path:       path,
-					Extensions: map[string]any{"code": "INVALID_SUBGRAPH_RESPONSE"},
-				})
-				return s.nullOrFail(start, t)
-			}
-		}
-		if !writeLeaf(&s.buf, v) {
-			s.typeError(f, path, "a scalar")
+		if !s.leaf(v, t, path) {
 			return s.nullOrFail(start, t)
 		}
 		return true
 	}
-	m, ok := v.(map[string]any)
-	if !ok {
+	if v.Type() != fastjson.TypeObject {
 		s.typeError(f, path, "an object")
 		return s.nullOrFail(start, t)
 	}
 	tn := f.Selection.TypeName
 	if f.Selection.Abstract {
-		tn, _ = m["__typename"].(string)
+		tn = string(v.GetStringBytes("__typename"))
 		if tn == f.Selection.TypeName && len(f.Selection.Types) > 0 {
 			// An @interfaceObject answered and no type-specific field was asked:
 			// every possible type selects the same fields.
@@ -131,14 +156,36 @@ func (s *shaper) value(v any, t *ast.Type, f *plan.Field, path []any, parent str
 		if !contains(f.Selection.Types, tn) {
 			s.r.errors = append(s.r.errors, Error{
 				Message: fmt.Sprintf("abstract type %s resolved to unknown type %q", f.Selection.TypeName, tn),
-				Path:    path, Extensions: map[string]any{"code": "INVALID_TYPENAME"},
+				Path:    path.slice(), Extensions: map[string]any{"code": "INVALID_TYPENAME"},
 			})
 			return s.nullOrFail(start, t)
 		}
 	}
-	if !s.object(m, f.Selection, tn, path) {
+	if !s.object(v, f.Selection, tn, path) {
 		return s.nullOrFail(start, t)
 	}
+	return true
+}
+
+// leaf writes a scalar or enum value; enum values must be in the API schema.
+func (s *shaper) leaf(v *fastjson.Value, t *ast.Type, path *pathNode) bool {
+	if def := s.r.e.schema.Types[t.Name()]; def != nil && def.Kind == ast.Enum {
+		name, _ := v.StringBytes()
+		if def.EnumValues.ForName(string(name)) == nil {
+			s.r.errors = append(s.r.errors, Error{
+				Message:    fmt.Sprintf("Enum %q cannot represent value: %s", def.Name, v.MarshalTo(nil)),
+				Path:       path.slice(),
+				Extensions: map[string]any{"code": "INVALID_SUBGRAPH_RESPONSE"},
+			})
+			return false
+		}
+	}
+	if v.Type() == fastjson.TypeString {
+		b, _ := v.StringBytes()
+		writeString(&s.buf, unsafe.String(unsafe.SliceData(b), len(b)))
+		return true
+	}
+	s.buf.Write(v.MarshalTo(s.buf.AvailableBuffer()))
 	return true
 }
 
@@ -151,22 +198,23 @@ func (s *shaper) nullOrFail(start int, t *ast.Type) bool {
 	return true
 }
 
-func (s *shaper) nullError(f *plan.Field, path []any, parent string) {
+func (s *shaper) nullError(f *plan.Field, path *pathNode, parent string) {
+	p := path.slice()
 	for _, e := range s.r.errors {
-		if hasPrefix(e.Path, path) {
+		if hasPrefix(e.Path, p) {
 			return
 		}
 	}
 	s.r.errors = append(s.r.errors, Error{
 		Message: fmt.Sprintf("Cannot return null for non-nullable field %s.%s.", parent, f.Name),
-		Path:    path,
+		Path:    p,
 	})
 }
 
-func (s *shaper) typeError(f *plan.Field, path []any, want string) {
+func (s *shaper) typeError(f *plan.Field, path *pathNode, want string) {
 	s.r.errors = append(s.r.errors, Error{
 		Message:    fmt.Sprintf("subgraph returned an invalid value for %s: expected %s", f.ResponseKey, want),
-		Path:       path,
+		Path:       path.slice(),
 		Extensions: map[string]any{"code": "INVALID_SUBGRAPH_RESPONSE"},
 	})
 }
@@ -192,44 +240,16 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func appendAny(path []any, e any) []any {
-	out := make([]any, len(path)+1)
-	copy(out, path)
-	out[len(path)] = e
-	return out
-}
-
-// writeLeaf writes a scalar or enum value as JSON.
-func writeLeaf(buf *bytes.Buffer, v any) bool {
-	switch x := v.(type) {
-	case string:
-		writeString(buf, x)
-	case json.Number:
-		buf.WriteString(string(x))
-	case bool:
-		if x {
-			buf.WriteString("true")
-		} else {
-			buf.WriteString("false")
-		}
-	case nil:
-		buf.WriteString("null")
-	default:
-		// Custom scalars may be objects or lists.
-		b, err := json.Marshal(v)
-		if err != nil {
-			return false
-		}
-		buf.Write(b)
-	}
-	return true
-}
-
 const hexDigits = "0123456789abcdef"
 
-// writeString writes s as a JSON string (no HTML escaping, like a GraphQL server).
+// writeString writes s as a JSON string.
 func writeString(buf *bytes.Buffer, s string) {
-	buf.WriteByte('"')
+	buf.Write(appendJSONString(buf.AvailableBuffer(), s))
+}
+
+// appendJSONString appends s as a JSON string (no HTML escaping, like a GraphQL server).
+func appendJSONString(buf []byte, s string) []byte {
+	buf = append(buf, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -238,21 +258,21 @@ func writeString(buf *bytes.Buffer, s string) {
 			continue
 		}
 		if c < utf8.RuneSelf {
-			buf.WriteString(s[start:i])
+			buf = append(buf, s[start:i]...)
 			switch c {
 			case '"', '\\':
-				buf.WriteByte('\\')
-				buf.WriteByte(c)
+				buf = append(buf, '\\')
+				buf = append(buf, c)
 			case '\n':
-				buf.WriteString(`\n`)
+				buf = append(buf, `\n`...)
 			case '\r':
-				buf.WriteString(`\r`)
+				buf = append(buf, `\r`...)
 			case '\t':
-				buf.WriteString(`\t`)
+				buf = append(buf, `\t`...)
 			default:
-				buf.WriteString(`\u00`)
-				buf.WriteByte(hexDigits[c>>4])
-				buf.WriteByte(hexDigits[c&0xf])
+				buf = append(buf, `\u00`...)
+				buf = append(buf, hexDigits[c>>4])
+				buf = append(buf, hexDigits[c&0xf])
 			}
 			i++
 			start = i
@@ -260,22 +280,23 @@ func writeString(buf *bytes.Buffer, s string) {
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
-			buf.WriteString(s[start:i])
-			buf.WriteString(`\ufffd`)
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
 			i += size
 			start = i
 			continue
 		}
 		if r == '\u2028' || r == '\u2029' {
-			buf.WriteString(s[start:i])
-			buf.WriteString(`\u202`)
-			buf.WriteByte(hexDigits[r&0xf])
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\u202`...)
+			buf = append(buf, hexDigits[r&0xf])
 			i += size
 			start = i
 			continue
 		}
 		i += size
 	}
-	buf.WriteString(s[start:])
-	buf.WriteByte('"')
+	buf = append(buf, s[start:]...)
+	buf = append(buf, '"')
+	return buf
 }

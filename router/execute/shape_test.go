@@ -30,13 +30,3 @@ func FuzzWriteString(f *testing.F) {
 		require.Equal(t, want, got)
 	})
 }
-
-func TestWriteLeaf(t *testing.T) {
-	for _, v := range []any{"x", json.Number("12.5"), true, false, nil, map[string]any{"a": []any{json.Number("1")}}} {
-		var buf bytes.Buffer
-		require.True(t, writeLeaf(&buf, v))
-		want, err := json.Marshal(v)
-		require.NoError(t, err)
-		require.JSONEq(t, string(want), buf.String())
-	}
-}

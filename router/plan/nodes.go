@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -36,6 +37,9 @@ type Fetch struct {
 	// representation for each entity type.
 	Entity   bool
 	Requires []*RepresentationSpec
+
+	jsonOnce      sync.Once
+	operationJSON []byte
 }
 
 // RepresentationSpec is the selection that builds a representation of one type.
@@ -311,4 +315,10 @@ func itoa(i int) string {
 		return digits[i : i+1]
 	}
 	return itoa(i/10) + digits[i%10:i%10+1]
+}
+
+// OperationJSON is the operation as a JSON string, escaped once per plan.
+func (f *Fetch) OperationJSON() []byte {
+	f.jsonOnce.Do(func() { f.operationJSON, _ = json.Marshal(f.Operation) })
+	return f.operationJSON
 }

@@ -37,6 +37,9 @@ type Config struct {
 	SubgraphURLs map[string]string
 	// MaxBodyBytes limits request bodies (server default when zero).
 	MaxBodyBytes int64
+	// MaxConcurrentExecutions bounds the operations executing at once
+	// (gateway.DefaultMaxConcurrentExecutions when zero).
+	MaxConcurrentExecutions int
 }
 
 // Validate reports every problem at once.
@@ -44,6 +47,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.SupergraphFile == "" && c.SupergraphSDL == "" {
 		errs = append(errs, errors.New("router: a supergraph file is required"))
+	}
+	if c.MaxConcurrentExecutions < 0 {
+		errs = append(errs, errors.New("router: MaxConcurrentExecutions must not be negative"))
 	}
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, errors.New("router: MaxBodyBytes must not be negative"))
@@ -117,7 +123,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 	if o.client != nil {
 		execOpts = append(execOpts, execute.WithHTTPClient(o.client))
 	}
-	gw := gateway.New(sg, gateway.WithLogger(o.log), gateway.WithExecutorOptions(execOpts...))
+	gw := gateway.New(sg, gateway.WithLogger(o.log), gateway.WithExecutorOptions(execOpts...),
+		gateway.WithMaxConcurrentExecutions(cfg.MaxConcurrentExecutions))
 
 	verifier := o.verifier
 	if verifier == nil && cfg.JWKSURL != "" {

@@ -29,11 +29,13 @@ func runRouter(ctx context.Context, args []string) error {
 	sgFile := fs.String("supergraph", "schema/supergraph.graphql", "supergraph SDL file")
 	listen := fs.String("listen", "127.0.0.1:4000", "listen address")
 	jwks := fs.String("jwks", os.Getenv("JWKS_URL"), "JWKS URL for bearer tokens (empty: tokens are only forwarded)")
+	maxExec := fs.Int("max-executions", 0, "operations executing at once (default 16 per CPU)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	log := newLogger(false)
-	r, err := router.New(ctx, router.Config{SupergraphFile: *sgFile, JWKSURL: *jwks, SubgraphURLs: subgraphURLsFromEnv(os.Environ())},
+	r, err := router.New(ctx, router.Config{SupergraphFile: *sgFile, JWKSURL: *jwks, SubgraphURLs: subgraphURLsFromEnv(os.Environ()),
+		MaxConcurrentExecutions: *maxExec},
 		router.WithLogger(log))
 	if err != nil {
 		return err

@@ -136,14 +136,44 @@ type run struct {
 	parsers []*fastjson.Parser
 }
 
+// freeList is a bounded pool that, unlike sync.Pool, survives garbage
+// collections: a warm parser keeps its value cache, so a steady load allocates
+// almost nothing for parsing.
+type freeList[T any] struct {
+	ch    chan T
+	fresh func() T
+}
+
+func newFreeList[T any](n int, fresh func() T) *freeList[T] {
+	return &freeList[T]{ch: make(chan T, n), fresh: fresh}
+}
+
+func (l *freeList[T]) get() T {
+	select {
+	case v := <-l.ch:
+		return v
+	default:
+		return l.fresh()
+	}
+}
+
+func (l *freeList[T]) put(v T) {
+	select {
+	case l.ch <- v:
+	default: // full: let the garbage collector have it
+	}
+}
+
 var (
-	parserPool fastjson.ParserPool
-	arenaPool  fastjson.ArenaPool
+	parserPool = newFreeList(512, func() *fastjson.Parser { return new(fastjson.Parser) })
+	arenaPool  = newFreeList(128, func() *fastjson.Arena { return new(fastjson.Arena) })
+	readPool   = newFreeList(128, func() *bytes.Buffer { return new(bytes.Buffer) })
+	bodyPool   = newFreeList(128, func() *bytes.Buffer { return new(bytes.Buffer) })
 )
 
 // Execute runs the plan and writes the response data.
 func (e *Executor) Execute(ctx context.Context, req *Request) *Result {
-	r := &run{e: e, req: req, arena: arenaPool.Get()}
+	r := &run{e: e, req: req, arena: arenaPool.get()}
 	r.data = r.arena.NewObject()
 	defer r.release()
 	if req.Plan.Root != nil {
@@ -156,11 +186,11 @@ func (e *Executor) Execute(ctx context.Context, req *Request) *Result {
 
 func (r *run) release() {
 	for _, p := range r.parsers {
-		parserPool.Put(p)
+		parserPool.put(p)
 	}
 	r.parsers = nil
 	r.arena.Reset()
-	arenaPool.Put(r.arena)
+	arenaPool.put(r.arena)
 }
 
 func (r *run) addError(e Error) {
@@ -365,8 +395,6 @@ type subgraphResponse struct {
 	errors []subgraphError
 }
 
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
 // requestBody writes the subgraph request: the operation (escaped once, in the
 // plan), the client variables it uses and the representations.
 func requestBody(buf *bytes.Buffer, f *plan.Fetch, vars map[string]any, reps [][]byte) error {
@@ -421,9 +449,9 @@ func (e *Executor) send(ctx context.Context, f *plan.Fetch, req *Request, reps [
 	if !ok || url == "" {
 		return nil, failf("no URL for subgraph %q", f.ServiceName)
 	}
-	body := bufPool.Get().(*bytes.Buffer)
+	body := bodyPool.get()
 	body.Reset()
-	defer bufPool.Put(body)
+	defer bodyPool.put(body)
 	if err := requestBody(body, f, req.Variables, reps); err != nil {
 		return nil, failf("could not encode the request: %v", err)
 	}
@@ -432,18 +460,20 @@ func (e *Executor) send(ctx context.Context, f *plan.Fetch, req *Request, reps [
 		ctx, cancel = context.WithTimeout(ctx, e.timeout)
 		defer cancel()
 	}
-	raw, status, err := e.post(ctx, url, body.Bytes(), req.Header)
+	raw := readPool.get()
+	defer readPool.put(raw)
+	status, err := e.post(ctx, url, body.Bytes(), req.Header, raw)
 	if err != nil && f.OperationKind != "mutation" && retryable(err) {
 		// A keep-alive connection the subgraph closed meanwhile: queries are safe to resend.
-		raw, status, err = e.post(ctx, url, body.Bytes(), req.Header)
+		status, err = e.post(ctx, url, body.Bytes(), req.Header, raw)
 	}
 	if err != nil {
 		return nil, err
 	}
-	p := parserPool.Get()
-	v, perr := p.ParseBytes(raw)
+	p := parserPool.get()
+	v, perr := p.ParseBytes(raw.Bytes()) // the parser copies the bytes
 	if perr != nil || v.Type() != fastjson.TypeObject {
-		parserPool.Put(p)
+		parserPool.put(p)
 		if status >= 300 {
 			return nil, failf("HTTP %d", status)
 		}
@@ -457,12 +487,12 @@ func (e *Executor) send(ctx context.Context, f *plan.Fetch, req *Request, reps [
 		dec := json.NewDecoder(bytes.NewReader(ev.MarshalTo(nil)))
 		dec.UseNumber()
 		if err := dec.Decode(&out.errors); err != nil {
-			parserPool.Put(p)
+			parserPool.put(p)
 			return nil, failf("invalid errors in response: %v", err)
 		}
 	}
 	if (out.data == nil || out.data.Type() == fastjson.TypeNull) && len(out.errors) == 0 {
-		parserPool.Put(p)
+		parserPool.put(p)
 		if status >= 300 {
 			return nil, failf("HTTP %d", status)
 		}
@@ -471,11 +501,12 @@ func (e *Executor) send(ctx context.Context, f *plan.Fetch, req *Request, reps [
 	return out, nil
 }
 
-// post sends one request and reads the whole response body.
-func (e *Executor) post(ctx context.Context, url string, body []byte, hdr http.Header) ([]byte, int, error) {
+// post sends one request and reads the whole response body into out.
+func (e *Executor) post(ctx context.Context, url string, body []byte, hdr http.Header, out *bytes.Buffer) (int, error) {
+	out.Reset()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: %w", ErrSubgraph, err)
+		return 0, fmt.Errorf("%w: %w", ErrSubgraph, err)
 	}
 	for k, vs := range hdr {
 		hreq.Header[k] = vs
@@ -484,17 +515,16 @@ func (e *Executor) post(ctx context.Context, url string, body []byte, hdr http.H
 	hreq.Header.Set("Accept", "application/graphql-response+json, application/json")
 	hresp, err := e.client.Do(hreq)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: %w", ErrSubgraph, err)
+		return 0, fmt.Errorf("%w: %w", ErrSubgraph, err)
 	}
 	defer hresp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(hresp.Body, e.maxBodyBytes+1))
-	if err != nil {
-		return nil, 0, fmt.Errorf("%w: read response: %w", ErrSubgraph, err)
+	if _, err := out.ReadFrom(io.LimitReader(hresp.Body, e.maxBodyBytes+1)); err != nil {
+		return 0, fmt.Errorf("%w: read response: %w", ErrSubgraph, err)
 	}
-	if int64(len(raw)) > e.maxBodyBytes {
-		return nil, 0, failf("response larger than %d bytes", e.maxBodyBytes)
+	if int64(out.Len()) > e.maxBodyBytes {
+		return 0, failf("response larger than %d bytes", e.maxBodyBytes)
 	}
-	return raw, hresp.StatusCode, nil
+	return hresp.StatusCode, nil
 }
 
 // retryable reports a failure of a reused connection before any response.

@@ -27,7 +27,7 @@ func (r *run) local(sel *plan.Selection) {
 		if err == nil {
 			var b []byte
 			if b, err = json.Marshal(v); err == nil {
-				p := parserPool.Get()
+				p := parserPool.get()
 				r.parsers = append(r.parsers, p)
 				var pv *fastjson.Value
 				if pv, err = p.ParseBytes(b); err == nil {

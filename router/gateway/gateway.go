@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"regexp"
+	"runtime"
 	"strconv"
 	"sync"
 
@@ -44,6 +45,10 @@ type Gateway struct {
 	// ones switched on by configuration ("percent(N)" labels are rolled per request).
 	labels  []string
 	enabled map[string]bool
+
+	// slots bounds the executions in progress (a bulkhead): each holds its
+	// subgraph responses in memory until its response is written.
+	slots chan struct{}
 }
 
 type parsedDoc struct {
@@ -76,6 +81,21 @@ func WithOverrideLabels(labels ...string) Option {
 	}
 }
 
+// WithMaxConcurrentExecutions bounds how many operations execute at once; the
+// others wait (or give up when their context ends). Zero means
+// DefaultMaxConcurrentExecutions.
+func WithMaxConcurrentExecutions(n int) Option {
+	return func(g *Gateway) {
+		if n > 0 {
+			g.slots = make(chan struct{}, n)
+		}
+	}
+}
+
+// DefaultMaxConcurrentExecutions is 16 per CPU: enough to keep the CPUs busy
+// while subgraphs answer, few enough to bound the memory of responses in flight.
+func DefaultMaxConcurrentExecutions() int { return 16 * runtime.GOMAXPROCS(0) }
+
 // WithCacheSize bounds the document and plan caches (entries each).
 func WithCacheSize(n int) Option {
 	return func(g *Gateway) { g.docs = newCache[*parsedDoc](n); g.plans = newCache[*plan.Plan](n) }
@@ -94,6 +114,9 @@ func New(sg *supergraph.Supergraph, opts ...Option) *Gateway {
 	}
 	for _, o := range opts {
 		o(g)
+	}
+	if g.slots == nil {
+		g.slots = make(chan struct{}, DefaultMaxConcurrentExecutions())
 	}
 	intro := introspect.New(sg.API)
 	g.exec = execute.New(sg, append([]execute.Option{execute.WithLocalResolver(intro.Resolve)}, g.execOpts...)...)
@@ -136,7 +159,13 @@ func (g *Gateway) Do(ctx context.Context, req Request) *Response {
 		return &Response{Kind: KindOK, Data: json.RawMessage("null"), Errors: []Error{{
 			Message: err.Error(), Extensions: map[string]any{"code": "QUERY_PLANNING_FAILED"}}}}
 	}
+	select {
+	case g.slots <- struct{}{}:
+	case <-ctx.Done():
+		return requestError(KindOK, "SERVICE_UNAVAILABLE", "the request ended while waiting to execute: %v", ctx.Err())
+	}
 	res := g.exec.Execute(ctx, &execute.Request{Plan: p, Variables: vars, Header: g.forwardHeaders(req.Header), OperationName: op.Name})
+	<-g.slots
 	out := &Response{Kind: KindOK, Data: res.Data, Errors: res.Errors}
 	if req.IncludePlan {
 		out.Extensions = map[string]any{"queryPlan": p}

@@ -41,29 +41,10 @@ func (r *run) local(sel *plan.Selection) {
 	}
 }
 
-// pathNode is a response path kept on the stack while writing; it is turned
-// into a slice only for an error.
-type pathNode struct {
-	parent *pathNode
-	key    string
-	index  int
-}
-
-func (p *pathNode) slice() []any {
-	n := 0
-	for q := p; q != nil; q = q.parent {
-		n++
-	}
-	out := make([]any, n)
-	for q := p; q != nil; q = q.parent {
-		n--
-		if q.key != "" {
-			out[n] = q.key
-		} else {
-			out[n] = q.index
-		}
-	}
-	return out
+// pathElem is one step of the response path being written: a key, or a list index.
+type pathElem struct {
+	key   string
+	index int
 }
 
 // shaper writes the client's response from the merged tree: fields in the
@@ -71,19 +52,34 @@ func (p *pathNode) slice() []any {
 type shaper struct {
 	r   *run
 	buf bytes.Buffer
+	// path is the response path being written (a stack; turned into a slice only
+	// for an error).
+	path []pathElem
+}
+
+func (s *shaper) pathSlice() []any {
+	out := make([]any, len(s.path))
+	for i, e := range s.path {
+		if e.key != "" {
+			out[i] = e.key
+		} else {
+			out[i] = e.index
+		}
+	}
+	return out
 }
 
 func (r *run) shape(sel *plan.Selection) json.RawMessage {
 	s := &shaper{r: r}
 	s.buf.Grow(4096)
-	if !s.object(r.data, sel, sel.TypeName, nil) {
+	if !s.object(r.data, sel, sel.TypeName) {
 		return json.RawMessage("null")
 	}
 	return s.buf.Bytes()
 }
 
 // object writes an object; false means it must be null (a non-null field was null).
-func (s *shaper) object(obj *fastjson.Value, sel *plan.Selection, typeName string, path *pathNode) bool {
+func (s *shaper) object(obj *fastjson.Value, sel *plan.Selection, typeName string) bool {
 	start := s.buf.Len()
 	s.buf.WriteByte('{')
 	for i, f := range sel.FieldsFor(typeName) {
@@ -96,8 +92,10 @@ func (s *shaper) object(obj *fastjson.Value, sel *plan.Selection, typeName strin
 			writeString(&s.buf, typeName)
 			continue
 		}
-		fpath := pathNode{parent: path, key: f.ResponseKey}
-		if !s.value(obj.Get(f.DataKey()), f.Def.Type, f, &fpath, typeName) {
+		s.path = append(s.path, pathElem{key: f.ResponseKey})
+		ok := s.value(obj.Get(f.DataKey()), f.Def.Type, f, typeName)
+		s.path = s.path[:len(s.path)-1]
+		if !ok {
 			s.buf.Truncate(start)
 			return false
 		}
@@ -107,10 +105,10 @@ func (s *shaper) object(obj *fastjson.Value, sel *plan.Selection, typeName strin
 }
 
 // value writes one value of the given type; false means a null reached a non-null position.
-func (s *shaper) value(v *fastjson.Value, t *ast.Type, f *plan.Field, path *pathNode, parent string) bool {
+func (s *shaper) value(v *fastjson.Value, t *ast.Type, f *plan.Field, parent string) bool {
 	if v == nil || v.Type() == fastjson.TypeNull {
 		if t.NonNull {
-			s.nullError(f, path, parent)
+			s.nullError(f, parent)
 			return false
 		}
 		s.buf.WriteString("null")
@@ -119,7 +117,7 @@ func (s *shaper) value(v *fastjson.Value, t *ast.Type, f *plan.Field, path *path
 	start := s.buf.Len()
 	if t.Elem != nil {
 		if v.Type() != fastjson.TypeArray {
-			s.typeError(f, path, "a list")
+			s.typeError(f, "a list")
 			return s.nullOrFail(start, t)
 		}
 		s.buf.WriteByte('[')
@@ -127,8 +125,10 @@ func (s *shaper) value(v *fastjson.Value, t *ast.Type, f *plan.Field, path *path
 			if i > 0 {
 				s.buf.WriteByte(',')
 			}
-			ipath := pathNode{parent: path, index: i}
-			if !s.value(item, t.Elem, f, &ipath, parent) {
+			s.path = append(s.path, pathElem{index: i})
+			ok := s.value(item, t.Elem, f, parent)
+			s.path = s.path[:len(s.path)-1]
+			if !ok {
 				return s.nullOrFail(start, t)
 			}
 		}
@@ -136,13 +136,13 @@ func (s *shaper) value(v *fastjson.Value, t *ast.Type, f *plan.Field, path *path
 		return true
 	}
 	if f.Selection == nil {
-		if !s.leaf(v, t, path) {
+		if !s.leaf(v, t) {
 			return s.nullOrFail(start, t)
 		}
 		return true
 	}
 	if v.Type() != fastjson.TypeObject {
-		s.typeError(f, path, "an object")
+		s.typeError(f, "an object")
 		return s.nullOrFail(start, t)
 	}
 	tn := f.Selection.TypeName
@@ -156,25 +156,25 @@ func (s *shaper) value(v *fastjson.Value, t *ast.Type, f *plan.Field, path *path
 		if !contains(f.Selection.Types, tn) {
 			s.r.errors = append(s.r.errors, Error{
 				Message: fmt.Sprintf("abstract type %s resolved to unknown type %q", f.Selection.TypeName, tn),
-				Path:    path.slice(), Extensions: map[string]any{"code": "INVALID_TYPENAME"},
+				Path:    s.pathSlice(), Extensions: map[string]any{"code": "INVALID_TYPENAME"},
 			})
 			return s.nullOrFail(start, t)
 		}
 	}
-	if !s.object(v, f.Selection, tn, path) {
+	if !s.object(v, f.Selection, tn) {
 		return s.nullOrFail(start, t)
 	}
 	return true
 }
 
 // leaf writes a scalar or enum value; enum values must be in the API schema.
-func (s *shaper) leaf(v *fastjson.Value, t *ast.Type, path *pathNode) bool {
+func (s *shaper) leaf(v *fastjson.Value, t *ast.Type) bool {
 	if def := s.r.e.schema.Types[t.Name()]; def != nil && def.Kind == ast.Enum {
 		name, _ := v.StringBytes()
 		if def.EnumValues.ForName(string(name)) == nil {
 			s.r.errors = append(s.r.errors, Error{
 				Message:    fmt.Sprintf("Enum %q cannot represent value: %s", def.Name, v.MarshalTo(nil)),
-				Path:       path.slice(),
+				Path:       s.pathSlice(),
 				Extensions: map[string]any{"code": "INVALID_SUBGRAPH_RESPONSE"},
 			})
 			return false
@@ -198,8 +198,8 @@ func (s *shaper) nullOrFail(start int, t *ast.Type) bool {
 	return true
 }
 
-func (s *shaper) nullError(f *plan.Field, path *pathNode, parent string) {
-	p := path.slice()
+func (s *shaper) nullError(f *plan.Field, parent string) {
+	p := s.pathSlice()
 	for _, e := range s.r.errors {
 		if hasPrefix(e.Path, p) {
 			return
@@ -211,10 +211,10 @@ func (s *shaper) nullError(f *plan.Field, path *pathNode, parent string) {
 	})
 }
 
-func (s *shaper) typeError(f *plan.Field, path *pathNode, want string) {
+func (s *shaper) typeError(f *plan.Field, want string) {
 	s.r.errors = append(s.r.errors, Error{
 		Message:    fmt.Sprintf("subgraph returned an invalid value for %s: expected %s", f.ResponseKey, want),
-		Path:       path.slice(),
+		Path:       s.pathSlice(),
 		Extensions: map[string]any{"code": "INVALID_SUBGRAPH_RESPONSE"},
 	})
 }

@@ -1,0 +1,78 @@
+package federation_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/studio-platform/studio/bench/federation"
+	"github.com/studio-platform/studio/bench/federation/internal/fedsub"
+	"github.com/studio-platform/studio/router/execute"
+	"github.com/studio-platform/studio/router/gateway"
+	"github.com/studio-platform/studio/router/supergraph"
+)
+
+// setup serves the four benchmark subgraphs in-process and builds a gateway for them.
+func setup(tb testing.TB, opts ...gateway.Option) (*gateway.Gateway, string, *fedsub.Store) {
+	tb.Helper()
+	st := fedsub.NewStore()
+	ctors := map[string]func(*fedsub.Store, string) *fedsub.Schema{
+		"accounts": fedsub.Accounts, "products": fedsub.Products, "reviews": fedsub.Reviews, "inventory": fedsub.Inventory,
+	}
+	var execOpts []execute.Option
+	for name, ctor := range ctors {
+		sdl, err := federation.Schemas.ReadFile("schemas/" + name + ".graphql")
+		require.NoError(tb, err)
+		// The response cache is off: every request is executed, as a real subgraph would.
+		srv := httptest.NewServer(&fedsub.Handler{Schema: ctor(st, string(sdl)), RequireAuth: true})
+		tb.Cleanup(srv.Close)
+		execOpts = append(execOpts, execute.WithSubgraphURL(name, srv.URL+"/graphql"))
+	}
+	sdl, err := os.ReadFile("supergraph.graphql")
+	require.NoError(tb, err)
+	sg, err := supergraph.Parse(string(sdl))
+	require.NoError(tb, err)
+	query, err := os.ReadFile("query.graphql")
+	require.NoError(tb, err)
+	gw := gateway.New(sg, append([]gateway.Option{gateway.WithExecutorOptions(execOpts...)}, opts...)...)
+	return gw, string(query), st
+}
+
+func request(query, token string) gateway.Request {
+	return gateway.Request{Query: query, Header: http.Header{"Authorization": {"Bearer " + token}}}
+}
+
+// TestGatewayMatchesMonolith runs the benchmark query through the router and
+// compares it with the same query executed on the four schemas merged into one.
+func TestGatewayMatchesMonolith(t *testing.T) {
+	gw, query, st := setup(t)
+	resp := gw.Do(context.Background(), request(query, "t1"))
+	require.Equal(t, gateway.KindOK, resp.Kind)
+	require.Empty(t, resp.Errors)
+	var want struct {
+		Data json.RawMessage `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal(fedsub.Monolith(st).Execute(query, "", nil), &want))
+	require.JSONEq(t, string(want.Data), string(resp.Data))
+	require.Greater(t, len(resp.Data), 80_000, "the benchmark response is about 87 KB")
+}
+
+// BenchmarkGateway measures one execution of the benchmark query (planning is
+// cached), subgraphs in-process over loopback HTTP.
+//
+//	go test ./bench/federation -run XXX -bench Gateway -benchmem -count 6 | tee new.txt; benchstat old.txt new.txt
+func BenchmarkGateway(b *testing.B) {
+	gw, query, _ := setup(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		resp := gw.Do(context.Background(), request(query, "bench"))
+		if len(resp.Errors) > 0 {
+			b.Fatal(resp.Errors)
+		}
+	}
+}

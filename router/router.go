@@ -40,6 +40,10 @@ type Config struct {
 	// MaxConcurrentExecutions bounds the operations executing at once
 	// (gateway.DefaultMaxConcurrentExecutions when zero).
 	MaxConcurrentExecutions int
+	// DedupRequests shares one execution among identical query requests in flight.
+	DedupRequests bool
+	// DedupSubgraphRequests shares one subgraph request among identical ones in flight.
+	DedupSubgraphRequests bool
 }
 
 // Validate reports every problem at once.
@@ -123,8 +127,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 	if o.client != nil {
 		execOpts = append(execOpts, execute.WithHTTPClient(o.client))
 	}
+	execOpts = append(execOpts, execute.WithDeduplication(cfg.DedupSubgraphRequests))
 	gw := gateway.New(sg, gateway.WithLogger(o.log), gateway.WithExecutorOptions(execOpts...),
-		gateway.WithMaxConcurrentExecutions(cfg.MaxConcurrentExecutions))
+		gateway.WithMaxConcurrentExecutions(cfg.MaxConcurrentExecutions), gateway.WithRequestDeduplication(cfg.DedupRequests))
 
 	verifier := o.verifier
 	if verifier == nil && cfg.JWKSURL != "" {

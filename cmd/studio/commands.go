@@ -30,12 +30,14 @@ func runRouter(ctx context.Context, args []string) error {
 	listen := fs.String("listen", "127.0.0.1:4000", "listen address")
 	jwks := fs.String("jwks", os.Getenv("JWKS_URL"), "JWKS URL for bearer tokens (empty: tokens are only forwarded)")
 	maxExec := fs.Int("max-executions", 0, "operations executing at once (default 16 per CPU)")
+	dedupIn := fs.Bool("dedup-requests", false, "identical query requests in flight share one execution")
+	dedupOut := fs.Bool("dedup-subgraph-requests", false, "identical subgraph query requests in flight share one request")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	log := newLogger(false)
 	r, err := router.New(ctx, router.Config{SupergraphFile: *sgFile, JWKSURL: *jwks, SubgraphURLs: subgraphURLsFromEnv(os.Environ()),
-		MaxConcurrentExecutions: *maxExec},
+		MaxConcurrentExecutions: *maxExec, DedupRequests: *dedupIn, DedupSubgraphRequests: *dedupOut},
 		router.WithLogger(log))
 	if err != nil {
 		return err

@@ -14,11 +14,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/valyala/fastjson"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -55,6 +58,9 @@ type Executor struct {
 	localFields  LocalResolver
 	schema       *ast.Schema
 	timeout      time.Duration
+	// dedup shares one subgraph request among identical query requests in flight.
+	dedup  bool
+	flight singleflight.Group
 }
 
 // LocalResolver answers root fields the router owns (introspection).
@@ -77,6 +83,10 @@ func WithLocalResolver(r LocalResolver) Option { return func(e *Executor) { e.lo
 
 // WithSubgraphTimeout bounds each subgraph request (default 30 s).
 func WithSubgraphTimeout(d time.Duration) Option { return func(e *Executor) { e.timeout = d } }
+
+// WithDeduplication makes identical subgraph query requests in flight (same
+// subgraph, body and forwarded headers) share one request. Off by default.
+func WithDeduplication(on bool) Option { return func(e *Executor) { e.dedup = on } }
 
 // WithMaxResponseBytes limits the size of one subgraph response.
 func WithMaxResponseBytes(n int64) Option { return func(e *Executor) { e.maxBodyBytes = n } }
@@ -462,10 +472,11 @@ func (e *Executor) send(ctx context.Context, f *plan.Fetch, req *Request, reps [
 	}
 	raw := readPool.get()
 	defer readPool.put(raw)
-	status, err := e.post(ctx, url, body.Bytes(), req.Header, raw)
-	if err != nil && f.OperationKind != "mutation" && retryable(err) {
-		// A keep-alive connection the subgraph closed meanwhile: queries are safe to resend.
-		status, err = e.post(ctx, url, body.Bytes(), req.Header, raw)
+	var status int
+	if e.dedup && f.OperationKind != "mutation" {
+		status, err = e.shared(ctx, url, body.Bytes(), req.Header, raw)
+	} else {
+		status, err = e.postRetry(ctx, f, url, body.Bytes(), req.Header, raw)
 	}
 	if err != nil {
 		return nil, err
@@ -499,6 +510,55 @@ func (e *Executor) send(ctx context.Context, f *plan.Fetch, req *Request, reps [
 		return nil, failf("response has neither data nor errors")
 	}
 	return out, nil
+}
+
+func (e *Executor) postRetry(ctx context.Context, f *plan.Fetch, url string, body []byte, hdr http.Header, out *bytes.Buffer) (int, error) {
+	status, err := e.post(ctx, url, body, hdr, out)
+	if err != nil && f.OperationKind != "mutation" && retryable(err) {
+		// A keep-alive connection the subgraph closed meanwhile: queries are safe to resend.
+		status, err = e.post(ctx, url, body, hdr, out)
+	}
+	return status, err
+}
+
+type sharedResponse struct {
+	body   []byte
+	status int
+}
+
+// shared sends the request once for all identical requests in flight.
+func (e *Executor) shared(ctx context.Context, url string, body []byte, hdr http.Header, out *bytes.Buffer) (int, error) {
+	var key bytes.Buffer
+	key.WriteString(url)
+	for _, name := range sortedKeys(hdr) {
+		key.WriteString("\x00" + name + "\x00" + strings.Join(hdr[name], "\x00"))
+	}
+	key.WriteByte(0)
+	key.Write(body)
+	v, err, _ := e.flight.Do(key.String(), func() (any, error) {
+		var buf bytes.Buffer
+		status, err := e.post(ctx, url, body, hdr, &buf)
+		if err != nil && retryable(err) {
+			status, err = e.post(ctx, url, body, hdr, &buf)
+		}
+		return sharedResponse{body: buf.Bytes(), status: status}, err
+	})
+	if err != nil {
+		return 0, err
+	}
+	r := v.(sharedResponse)
+	out.Reset()
+	out.Write(r.body)
+	return r.status, nil
+}
+
+func sortedKeys(h http.Header) []string {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // post sends one request and reads the whole response body into out.

@@ -13,13 +13,16 @@ import (
 	"net/http"
 	"regexp"
 	"runtime"
+	"sort"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
 	"github.com/vektah/gqlparser/v2/validator"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/studio-platform/studio/router/execute"
 	"github.com/studio-platform/studio/router/introspect"
@@ -49,6 +52,10 @@ type Gateway struct {
 	// slots bounds the executions in progress (a bulkhead): each holds its
 	// subgraph responses in memory until its response is written.
 	slots chan struct{}
+
+	// dedup shares one execution among identical query requests in flight.
+	dedup  bool
+	flight singleflight.Group
 }
 
 type parsedDoc struct {
@@ -95,6 +102,11 @@ func WithMaxConcurrentExecutions(n int) Option {
 // DefaultMaxConcurrentExecutions is 16 per CPU: enough to keep the CPUs busy
 // while subgraphs answer, few enough to bound the memory of responses in flight.
 func DefaultMaxConcurrentExecutions() int { return 16 * runtime.GOMAXPROCS(0) }
+
+// WithRequestDeduplication makes identical query requests in flight (same
+// document, operation, variables and forwarded headers) share one execution.
+// Off by default.
+func WithRequestDeduplication(on bool) Option { return func(g *Gateway) { g.dedup = on } }
 
 // WithCacheSize bounds the document and plan caches (entries each).
 func WithCacheSize(n int) Option {
@@ -159,13 +171,30 @@ func (g *Gateway) Do(ctx context.Context, req Request) *Response {
 		return &Response{Kind: KindOK, Data: json.RawMessage("null"), Errors: []Error{{
 			Message: err.Error(), Extensions: map[string]any{"code": "QUERY_PLANNING_FAILED"}}}}
 	}
-	select {
-	case g.slots <- struct{}{}:
-	case <-ctx.Done():
-		return requestError(KindOK, "SERVICE_UNAVAILABLE", "the request ended while waiting to execute: %v", ctx.Err())
+	hdr := g.forwardHeaders(req.Header)
+	run := func() (*execute.Result, error) {
+		select {
+		case g.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		defer func() { <-g.slots }()
+		return g.exec.Execute(ctx, &execute.Request{Plan: p, Variables: vars, Header: hdr, OperationName: op.Name}), nil
 	}
-	res := g.exec.Execute(ctx, &execute.Request{Plan: p, Variables: vars, Header: g.forwardHeaders(req.Header), OperationName: op.Name})
-	<-g.slots
+	var res *execute.Result
+	if g.dedup && op.Operation == ast.Query {
+		v, err, _ := g.flight.Do(dedupKey(req, hdr), func() (any, error) { return run() })
+		if err != nil {
+			return requestError(KindOK, "SERVICE_UNAVAILABLE", "the request ended while waiting to execute: %v", err)
+		}
+		res = v.(*execute.Result)
+	} else {
+		r, err := run()
+		if err != nil {
+			return requestError(KindOK, "SERVICE_UNAVAILABLE", "the request ended while waiting to execute: %v", err)
+		}
+		res = r
+	}
 	out := &Response{Kind: KindOK, Data: res.Data, Errors: res.Errors}
 	if req.IncludePlan {
 		out.Extensions = map[string]any{"queryPlan": p}
@@ -285,6 +314,36 @@ func (g *Gateway) plan(req Request, doc *ast.QueryDocument, op *ast.OperationDef
 	}
 	g.plans.put(key, p)
 	return p, nil
+}
+
+// dedupKey identifies a request for deduplication: everything that can change
+// its result.
+func dedupKey(req Request, hdr http.Header) string {
+	h := sha256.New()
+	h.Write([]byte(req.Query))
+	h.Write([]byte{0})
+	h.Write([]byte(req.OperationName))
+	names := make([]string, 0, len(req.Variables))
+	for k := range req.Variables {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		h.Write([]byte{0})
+		h.Write([]byte(k))
+		h.Write([]byte{0})
+		h.Write(req.Variables[k])
+	}
+	hnames := make([]string, 0, len(hdr))
+	for k := range hdr {
+		hnames = append(hnames, k)
+	}
+	sort.Strings(hnames)
+	for _, k := range hnames {
+		h.Write([]byte{1})
+		h.Write([]byte(k + ":" + strings.Join(hdr[k], ",")))
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 var percentLabel = regexp.MustCompile(`^percent\((\d+(?:\.\d+)?)\)$`)

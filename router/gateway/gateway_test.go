@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -244,4 +245,46 @@ func TestSlowSubgraphTimesOut(t *testing.T) {
 	require.Len(t, resp.Errors, 1)
 	require.Equal(t, "accounts", resp.Errors[0].Extensions["serviceName"])
 	require.Contains(t, resp.Errors[0].Message, "deadline")
+}
+
+func TestDeduplication(t *testing.T) {
+	sdl, err := os.ReadFile("../plan/testdata/basic/supergraph.graphql")
+	require.NoError(t, err)
+	sg, err := supergraph.Parse(string(sdl))
+	require.NoError(t, err)
+	concurrent := func(gw *gateway.Gateway, tokens []string) {
+		var wg sync.WaitGroup
+		for _, tok := range tokens {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp := gw.Do(context.Background(), gateway.Request{Query: `{ me { name } }`, Header: http.Header{"Authorization": {"Bearer " + tok}}})
+				require.JSONEq(t, `{"me":{"name":"User u1"}}`, string(resp.Data))
+			}()
+		}
+		wg.Wait()
+	}
+	for _, tc := range []struct {
+		name   string
+		opts   []gateway.Option
+		exec   []execute.Option
+		tokens []string
+		want   int
+	}{
+		{name: "off", tokens: []string{"a", "a", "a", "a"}, want: 4},
+		{name: "inbound", opts: []gateway.Option{gateway.WithRequestDeduplication(true)}, tokens: []string{"a", "a", "a", "a"}, want: 1},
+		{name: "inbound, different tokens", opts: []gateway.Option{gateway.WithRequestDeduplication(true)}, tokens: []string{"a", "b", "c", "d"}, want: 4},
+		{name: "subgraph", exec: []execute.Option{execute.WithDeduplication(true)}, tokens: []string{"a", "a", "a", "a"}, want: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, 1)
+			slow := testenv.NewFault(f.accounts)
+			slow.SetDelay(time.Second) // keeps the first request in flight while the others arrive
+			as := httptest.NewServer(slow)
+			t.Cleanup(as.Close)
+			gw := gateway.New(sg, append(tc.opts, gateway.WithExecutorOptions(append(tc.exec, execute.WithSubgraphURL("accounts", as.URL))...))...)
+			concurrent(gw, tc.tokens)
+			require.Len(t, f.accounts.Requests(), tc.want)
+		})
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"io"
 	"io/fs"
 	"net/http"
 	"path"
@@ -36,13 +37,24 @@ func setPageHeaders(h http.Header) {
 	h.Set("X-Frame-Options", "DENY")
 }
 
-// asset is one embedded file with its ETag and a lazily built gzip variant.
+// asset is one embedded file with its ETag and a lazily built gzip variant. The
+// bytes stay in the binary: they are streamed from the embedded FS, not copied
+// onto the heap (4 MB that a router nobody opens GraphiQL on would carry).
 type asset struct {
 	name   string
-	data   []byte
+	fsys   fs.FS
+	size   int64
 	etag   string
 	gzOnce sync.Once
 	gz     []byte
+}
+
+func (a *asset) open() io.ReadSeeker {
+	f, err := a.fsys.Open(a.name)
+	if err != nil {
+		panic(err) // cannot happen: embedded files are readable
+	}
+	return f.(io.ReadSeeker) // embed files are seekable
 }
 
 // playground serves the GraphiQL page and its files from the embedded FS.
@@ -60,12 +72,18 @@ func newPlayground() *playground {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		data, err := fs.ReadFile(sub, name)
+		f, err := sub.Open(name)
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(data)
-		p.files[name] = &asset{name: name, data: data, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+		defer f.Close()
+		h := sha256.New()
+		n, err := io.Copy(h, f)
+		if err != nil {
+			return err
+		}
+		sum := h.Sum(nil)
+		p.files[name] = &asset{name: name, fsys: sub, size: n, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
 		return nil
 	})
 	if err != nil {
@@ -78,7 +96,7 @@ func (a *asset) gzipped() []byte {
 	a.gzOnce.Do(func() {
 		var buf bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-		_, _ = zw.Write(a.data)
+		_, _ = io.Copy(zw, a.open())
 		_ = zw.Close()
 		a.gz = buf.Bytes()
 	})
@@ -92,17 +110,20 @@ func (a *asset) serve(w http.ResponseWriter, r *http.Request, cacheControl strin
 	h.Set("Cache-Control", cacheControl)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Add("Vary", "Accept-Encoding")
-	data, etag := a.data, a.etag
+	var content io.ReadSeeker
+	etag := a.etag
 	compressible := strings.HasSuffix(a.name, ".js") || strings.HasSuffix(a.name, ".css") || strings.HasSuffix(a.name, ".html")
-	if compressible && len(a.data) > 1024 && acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		data, etag = a.gzipped(), strings.TrimSuffix(a.etag, `"`)+`-gz"`
+	if compressible && a.size > 1024 && acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		content, etag = bytes.NewReader(a.gzipped()), strings.TrimSuffix(a.etag, `"`)+`-gz"`
 		h.Set("Content-Encoding", "gzip")
+	} else {
+		content = a.open()
 	}
 	h.Set("ETag", etag)
 	if ct := contentType(a.name); ct != "" {
 		h.Set("Content-Type", ct)
 	}
-	http.ServeContent(w, r, a.name, time.Time{}, bytes.NewReader(data))
+	http.ServeContent(w, r, a.name, time.Time{}, content)
 }
 
 func acceptsGzip(ae string) bool {

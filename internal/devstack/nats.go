@@ -29,21 +29,18 @@ func startNATS(ctx context.Context, st *Stack, cfg *config, dir string) (string,
 		NoSigs:     true,
 		HTTPPort:   0,
 	}
-	ns, err := server.NewServer(opts)
-	if err != nil {
-		return "", fmt.Errorf("new server: %w", err)
-	}
-	ns.SetLoggerV2(natsLogger{cfg.log}, false, false, false)
-	go ns.Start()
-
 	timeout := cfg.startTimout
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
 		timeout = time.Until(dl)
 	}
-	if !ns.ReadyForConnections(timeout) {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-		return "", fmt.Errorf("embedded nats-server not ready for connections within %s", timeout)
+	// The stable port can be taken between choosing it and binding it (another
+	// process starting a stack at the same moment): then take any free port.
+	ns, err := runNATS(opts, cfg, min(5*time.Second, timeout))
+	if err != nil {
+		opts.Port = server.RANDOM_PORT
+		if ns, err = runNATS(opts, cfg, timeout); err != nil {
+			return "", err
+		}
 	}
 	if !ns.JetStreamEnabled() {
 		ns.Shutdown()
@@ -57,6 +54,21 @@ func startNATS(ctx context.Context, st *Stack, cfg *config, dir string) (string,
 	})
 	cfg.log.Info("devstack: nats started", "url", ns.ClientURL(), "store", store)
 	return ns.ClientURL(), nil
+}
+
+func runNATS(opts *server.Options, cfg *config, timeout time.Duration) (*server.Server, error) {
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("new server: %w", err)
+	}
+	ns.SetLoggerV2(natsLogger{cfg.log}, false, false, false)
+	go ns.Start()
+	if !ns.ReadyForConnections(timeout) {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return nil, fmt.Errorf("embedded nats-server not ready for connections within %s", timeout)
+	}
+	return ns, nil
 }
 
 // natsLogger forwards nats-server warnings and errors to slog; notices are debug.

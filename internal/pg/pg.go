@@ -194,3 +194,37 @@ func migrationFiles(fsys fs.FS) ([]string, error) {
 	sort.Strings(names)
 	return names, nil
 }
+
+// Dir returns the folder of an embedded FS that holds migrations; it panics only
+// when the embed pattern does not match the folder, a programming error.
+func Dir(fsys fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+// DB is a subgraph's pool on its own schema, with the routine operations every
+// store shares.
+type DB struct {
+	pool *pgxpool.Pool
+}
+
+// OpenDB opens the pool like Open.
+func OpenDB(ctx context.Context, url, schema string, migrations fs.FS, opts ...Option) (*DB, error) {
+	pool, err := Open(ctx, url, schema, migrations, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &DB{pool: pool}, nil
+}
+
+// Close closes the pool.
+func (d *DB) Close() { d.pool.Close() }
+
+// Ping checks the database is reachable.
+func (d *DB) Ping(ctx context.Context) error { return d.pool.Ping(ctx) }
+
+// Pool exposes the pool.
+func (d *DB) Pool() *pgxpool.Pool { return d.pool }

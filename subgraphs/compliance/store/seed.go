@@ -12,7 +12,7 @@ import (
 // Seed inserts the demo project, its SOC 2 controls and evidence when absent
 // (ON CONFLICT DO NOTHING). Owners and submitters are demo users by fixed id.
 func (s *Store) Seed(ctx context.Context) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO projects (id, org_id, name, description, owner_id)
 			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
 			demo.ProjectID, demo.OrgID, demo.ProjectName, demo.ProjectDescription, demo.DemoUser.ID); err != nil {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/studio-platform/studio/internal/pg"
 	"github.com/studio-platform/studio/subgraphs/compliance/graph/model"
@@ -26,13 +25,7 @@ const Schema = "compliance"
 var migrationFiles embed.FS
 
 // Migrations returns the embedded migrations (the *.sql files at its root).
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		panic(err) // the embed pattern guarantees the directory
-	}
-	return sub
-}
+func Migrations() fs.FS { return pg.Dir(migrationFiles, "migrations") }
 
 // Errors.
 var (
@@ -42,26 +35,17 @@ var (
 
 // Store reads and writes compliance's tables.
 type Store struct {
-	pool *pgxpool.Pool
+	*pg.DB
 }
 
 // Open connects, creates the schema and applies the migrations.
 func Open(ctx context.Context, url string, opts ...pg.Option) (*Store, error) {
-	pool, err := pg.Open(ctx, url, Schema, Migrations(), opts...)
+	db, err := pg.OpenDB(ctx, url, Schema, Migrations(), opts...)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{pool: pool}, nil
+	return &Store{DB: db}, nil
 }
-
-// Close closes the pool.
-func (s *Store) Close() { s.pool.Close() }
-
-// Ping checks the database is reachable.
-func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
-
-// Pool exposes the pool (tests insert fixtures through it).
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 const (
 	projectCols  = "id::text, org_id::text, name, description, owner_id::text, created_at"
@@ -90,7 +74,7 @@ func scanEvidence(row pgx.CollectableRow) (*model.Evidence, error) {
 }
 
 func query[T any](ctx context.Context, s *Store, scan pgx.RowToFunc[*T], sql string, args ...any) ([]*T, error) {
-	rows, err := s.pool.Query(ctx, sql, args...)
+	rows, err := s.Pool().Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)
 	}
@@ -162,7 +146,7 @@ func (s *Store) EvidenceByControlIDs(ctx context.Context, orgID string, controlI
 
 // CreateProject inserts p (ID, OrgID, Name, Description, OwnerID set) and fills CreatedAt.
 func (s *Store) CreateProject(ctx context.Context, p *model.Project) error {
-	err := s.pool.QueryRow(ctx, `INSERT INTO projects (id, org_id, name, description, owner_id)
+	err := s.Pool().QueryRow(ctx, `INSERT INTO projects (id, org_id, name, description, owner_id)
 		VALUES ($1, $2, $3, $4, $5) RETURNING created_at`, p.ID, p.OrgID, p.Name, p.Description, p.OwnerID).Scan(&p.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("insert project: %w", err)
@@ -173,7 +157,7 @@ func (s *Store) CreateProject(ctx context.Context, p *model.Project) error {
 // AddControl inserts c into its project, which must belong to c.OrgID
 // (ErrNotFound otherwise); ErrDuplicate when the project has the code already.
 func (s *Store) AddControl(ctx context.Context, c *model.Control) error {
-	tag, err := s.pool.Exec(ctx, `INSERT INTO controls (id, org_id, project_id, code, title, description, framework, status)
+	tag, err := s.Pool().Exec(ctx, `INSERT INTO controls (id, org_id, project_id, code, title, description, framework, status)
 		SELECT $1, $2, p.id, $4, $5, $6, $7, $8 FROM projects p WHERE p.id = $3 AND p.org_id = $2`,
 		c.ID, c.OrgID, c.ProjectID, c.Code, c.Title, c.Description, c.Framework, string(c.Status))
 	if isUniqueViolation(err) {
@@ -191,7 +175,7 @@ func (s *Store) AddControl(ctx context.Context, c *model.Control) error {
 // AddEvidence inserts e for its control, which must belong to e.OrgID
 // (ErrNotFound otherwise), and fills CreatedAt.
 func (s *Store) AddEvidence(ctx context.Context, e *model.Evidence) error {
-	err := s.pool.QueryRow(ctx, `INSERT INTO evidence (id, org_id, control_id, title, description, url, submitted_by)
+	err := s.Pool().QueryRow(ctx, `INSERT INTO evidence (id, org_id, control_id, title, description, url, submitted_by)
 		SELECT $1, $2, c.id, $4, $5, $6, $7 FROM controls c WHERE c.id = $3 AND c.org_id = $2
 		RETURNING created_at`,
 		e.ID, e.OrgID, e.ControlID, e.Title, e.Description, e.URL, e.SubmittedByID).Scan(&e.CreatedAt)

@@ -13,7 +13,7 @@ import (
 // NOTHING); existing rows, including changed passwords, are left alone.
 // passwordHash is the hash of demo.Password.
 func (s *Store) Seed(ctx context.Context, passwordHash string) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO organizations (id, name, slug) VALUES ($1, $2, $3)
 			ON CONFLICT DO NOTHING`, demo.OrgID, demo.OrgName, demo.OrgSlug); err != nil {
 			return fmt.Errorf("seed organization: %w", err)

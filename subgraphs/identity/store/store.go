@@ -13,7 +13,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/studio-platform/studio/internal/pg"
 	"github.com/studio-platform/studio/subgraphs/identity/graph/model"
@@ -27,13 +26,7 @@ const Schema = "identity"
 var migrationFiles embed.FS
 
 // Migrations returns the embedded migrations (the *.sql files at its root).
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		panic(err) // the embed pattern guarantees the directory
-	}
-	return sub
-}
+func Migrations() fs.FS { return pg.Dir(migrationFiles, "migrations") }
 
 // Errors.
 var (
@@ -45,26 +38,17 @@ var (
 
 // Store reads and writes identity's tables.
 type Store struct {
-	pool *pgxpool.Pool
+	*pg.DB
 }
 
 // Open connects, creates the schema and applies the migrations.
 func Open(ctx context.Context, url string, opts ...pg.Option) (*Store, error) {
-	pool, err := pg.Open(ctx, url, Schema, Migrations(), opts...)
+	db, err := pg.OpenDB(ctx, url, Schema, Migrations(), opts...)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{pool: pool}, nil
+	return &Store{DB: db}, nil
 }
-
-// Close closes the pool.
-func (s *Store) Close() { s.pool.Close() }
-
-// Ping checks the database is reachable.
-func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
-
-// Pool exposes the pool (tests insert fixtures through it).
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 const userCols = "id::text, org_id::text, email, name, role, created_at"
 
@@ -85,7 +69,7 @@ func scanOrg(row pgx.CollectableRow) (*model.Organization, error) {
 }
 
 func (s *Store) users(ctx context.Context, sql string, args ...any) ([]*model.User, error) {
-	rows, err := s.pool.Query(ctx, sql, args...)
+	rows, err := s.Pool().Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query users: %w", err)
 	}
@@ -141,7 +125,7 @@ func (s *Store) UserByID(ctx context.Context, orgID, id string) (*model.User, er
 // UserByEmail returns the user with email (case-insensitive) and their
 // password hash, or ErrNotFound.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*model.User, string, error) {
-	rows, err := s.pool.Query(ctx, "SELECT "+userCols+", password_hash FROM users WHERE lower(email) = lower($1)", email)
+	rows, err := s.Pool().Query(ctx, "SELECT "+userCols+", password_hash FROM users WHERE lower(email) = lower($1)", email)
 	if err != nil {
 		return nil, "", fmt.Errorf("query user by email: %w", err)
 	}
@@ -166,7 +150,7 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*model.User, str
 
 // OrganizationsByIDs returns organizations in key order, nil where there is none. One query.
 func (s *Store) OrganizationsByIDs(ctx context.Context, ids []string) ([]*model.Organization, error) {
-	rows, err := s.pool.Query(ctx, "SELECT id::text, name, slug FROM organizations WHERE id = ANY($1::uuid[])", keyed.UUIDs(ids))
+	rows, err := s.Pool().Query(ctx, "SELECT id::text, name, slug FROM organizations WHERE id = ANY($1::uuid[])", keyed.UUIDs(ids))
 	if err != nil {
 		return nil, fmt.Errorf("query organizations: %w", err)
 	}
@@ -181,7 +165,7 @@ func (s *Store) OrganizationsByIDs(ctx context.Context, ids []string) ([]*model.
 // The user's OrganizationID is set to org.ID. Returns ErrEmailTaken or ErrSlugTaken.
 func (s *Store) CreateOrganizationWithAdmin(ctx context.Context, org *model.Organization, u *model.User, passwordHash string) error {
 	u.OrganizationID = org.ID
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "INSERT INTO organizations (id, name, slug) VALUES ($1, $2, $3)", org.ID, org.Name, org.Slug); err != nil {
 			return classify(err)
 		}
@@ -191,7 +175,7 @@ func (s *Store) CreateOrganizationWithAdmin(ctx context.Context, org *model.Orga
 
 // CreateUser adds a user to an existing organization. Returns ErrEmailTaken.
 func (s *Store) CreateUser(ctx context.Context, u *model.User, passwordHash string) error {
-	return insertUser(ctx, s.pool, u, passwordHash)
+	return insertUser(ctx, s.Pool(), u, passwordHash)
 }
 
 type execer interface {
@@ -223,7 +207,7 @@ func classify(err error) error {
 
 // InsertRefreshToken stores the hash of a new refresh token of userID.
 func (s *Store) InsertRefreshToken(ctx context.Context, hash []byte, userID string, expiresAt time.Time) error {
-	_, err := s.pool.Exec(ctx, "INSERT INTO refresh_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)", hash, userID, expiresAt)
+	_, err := s.Pool().Exec(ctx, "INSERT INTO refresh_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)", hash, userID, expiresAt)
 	if err != nil {
 		return fmt.Errorf("insert refresh token: %w", err)
 	}
@@ -235,7 +219,7 @@ func (s *Store) InsertRefreshToken(ctx context.Context, hash []byte, userID stri
 // unknown, revoked or expired gives ErrInvalidRefreshToken.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, expiresAt time.Time) (*model.User, error) {
 	var userID, orgID string
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `UPDATE refresh_tokens SET revoked_at = now()
 			WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()
 			RETURNING user_id::text`, oldHash).Scan(&userID)
@@ -258,7 +242,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 
 // RevokeRefreshToken revokes the token with hash; unknown or already revoked tokens are ignored.
 func (s *Store) RevokeRefreshToken(ctx context.Context, hash []byte) error {
-	if _, err := s.pool.Exec(ctx, "UPDATE refresh_tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL", hash); err != nil {
+	if _, err := s.Pool().Exec(ctx, "UPDATE refresh_tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL", hash); err != nil {
 		return fmt.Errorf("revoke refresh token: %w", err)
 	}
 	return nil
@@ -268,7 +252,7 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, hash []byte) error {
 // generate when there is none. Concurrent first starts agree on one key.
 func (s *Store) SigningKey(ctx context.Context, generate func() (kid string, pem []byte, err error)) (string, []byte, error) {
 	var kid, pemText string
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('studio.identity.signing_keys'))"); err != nil {
 			return err
 		}

@@ -44,6 +44,12 @@ type Config struct {
 	DedupRequests bool
 	// DedupSubgraphRequests shares one subgraph request among identical ones in flight.
 	DedupSubgraphRequests bool
+	// HideQueryPlans refuses the X-Studio-Query-Plan header (plans name subgraphs
+	// and the operations sent to them: hide them on a public graph).
+	HideQueryPlans bool
+	// OverrideLabels switches progressive-override labels on (percent(N) labels
+	// are rolled per request regardless).
+	OverrideLabels []string
 }
 
 // Validate reports every problem at once.
@@ -129,7 +135,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 	}
 	execOpts = append(execOpts, execute.WithDeduplication(cfg.DedupSubgraphRequests))
 	gw := gateway.New(sg, gateway.WithLogger(o.log), gateway.WithExecutorOptions(execOpts...),
-		gateway.WithMaxConcurrentExecutions(cfg.MaxConcurrentExecutions), gateway.WithRequestDeduplication(cfg.DedupRequests))
+		gateway.WithMaxConcurrentExecutions(cfg.MaxConcurrentExecutions), gateway.WithRequestDeduplication(cfg.DedupRequests),
+		gateway.WithOverrideLabels(cfg.OverrideLabels...))
 
 	verifier := o.verifier
 	if verifier == nil && cfg.JWKSURL != "" {
@@ -143,7 +150,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 		}
 		checks = append(checks, subgraphCheck(g.Name, url))
 	}
-	srvOpts := []server.Option{server.WithMetrics(m), server.WithLogger(o.log), server.WithReadyChecks(checks...)}
+	srvOpts := []server.Option{server.WithMetrics(m), server.WithLogger(o.log), server.WithReadyChecks(checks...),
+		server.WithQueryPlans(!cfg.HideQueryPlans)}
 	if verifier != nil {
 		srvOpts = append(srvOpts, server.WithVerifier(verifier))
 	}

@@ -32,12 +32,15 @@ func runRouter(ctx context.Context, args []string) error {
 	maxExec := fs.Int("max-executions", 0, "operations executing at once (default 16 per CPU)")
 	dedupIn := fs.Bool("dedup-requests", false, "identical query requests in flight share one execution")
 	dedupOut := fs.Bool("dedup-subgraph-requests", false, "identical subgraph query requests in flight share one request")
+	hidePlans := fs.Bool("hide-query-plans", false, "ignore the X-Studio-Query-Plan header (for a public graph)")
+	labels := fs.String("override-labels", "", "comma-separated progressive-override labels to switch on")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	log := newLogger(false)
 	r, err := router.New(ctx, router.Config{SupergraphFile: *sgFile, JWKSURL: *jwks, SubgraphURLs: subgraphURLsFromEnv(os.Environ()),
-		MaxConcurrentExecutions: *maxExec, DedupRequests: *dedupIn, DedupSubgraphRequests: *dedupOut},
+		MaxConcurrentExecutions: *maxExec, DedupRequests: *dedupIn, DedupSubgraphRequests: *dedupOut,
+		HideQueryPlans: *hidePlans, OverrideLabels: splitList(*labels)},
 		router.WithLogger(log))
 	if err != nil {
 		return err
@@ -46,6 +49,16 @@ func runRouter(ctx context.Context, args []string) error {
 	return serve.Run(ctx, srv, serve.WithLogger(log), serve.WithOnListen(func(a net.Addr) {
 		log.Info("router listening", "graphql", "http://"+a.String()+"/graphql", "supergraph", *sgFile)
 	}))
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }
 
 // subgraphURLsFromEnv reads SUBGRAPH_URL_<NAME>=url overrides of routing URLs.

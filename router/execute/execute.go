@@ -474,7 +474,7 @@ func (e *Executor) send(ctx context.Context, f *plan.Fetch, req *Request, reps [
 	defer readPool.put(raw)
 	var status int
 	if e.dedup && f.OperationKind != "mutation" {
-		status, err = e.shared(ctx, url, body.Bytes(), req.Header, raw)
+		status, err = e.shared(ctx, f, url, body.Bytes(), req.Header, raw)
 	} else {
 		status, err = e.postRetry(ctx, f, url, body.Bytes(), req.Header, raw)
 	}
@@ -527,7 +527,7 @@ type sharedResponse struct {
 }
 
 // shared sends the request once for all identical requests in flight.
-func (e *Executor) shared(ctx context.Context, url string, body []byte, hdr http.Header, out *bytes.Buffer) (int, error) {
+func (e *Executor) shared(ctx context.Context, f *plan.Fetch, url string, body []byte, hdr http.Header, out *bytes.Buffer) (int, error) {
 	var key bytes.Buffer
 	key.WriteString(url)
 	for _, name := range sortedKeys(hdr) {
@@ -537,10 +537,7 @@ func (e *Executor) shared(ctx context.Context, url string, body []byte, hdr http
 	key.Write(body)
 	v, err, _ := e.flight.Do(key.String(), func() (any, error) {
 		var buf bytes.Buffer
-		status, err := e.post(ctx, url, body, hdr, &buf)
-		if err != nil && retryable(err) {
-			status, err = e.post(ctx, url, body, hdr, &buf)
-		}
+		status, err := e.postRetry(ctx, f, url, body, hdr, &buf)
 		return sharedResponse{body: buf.Bytes(), status: status}, err
 	})
 	if err != nil {

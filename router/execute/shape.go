@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"unicode/utf8"
 	"unsafe"
 
@@ -153,7 +154,7 @@ func (s *shaper) value(v *fastjson.Value, t *ast.Type, f *plan.Field, parent str
 			// every possible type selects the same fields.
 			tn = f.Selection.Types[0]
 		}
-		if !contains(f.Selection.Types, tn) {
+		if !slices.Contains(f.Selection.Types, tn) {
 			s.r.errors = append(s.r.errors, Error{
 				Message: fmt.Sprintf("abstract type %s resolved to unknown type %q", f.Selection.TypeName, tn),
 				Path:    s.pathSlice(), Extensions: map[string]any{"code": "INVALID_TYPENAME"},
@@ -229,15 +230,6 @@ func hasPrefix(p, prefix []any) bool {
 		}
 	}
 	return true
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 const hexDigits = "0123456789abcdef"

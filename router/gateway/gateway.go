@@ -62,6 +62,10 @@ type parsedDoc struct {
 	doc  *ast.QueryDocument
 	kind Kind
 	errs []Error
+	// key is the hash of the document text; conds lists, per operation name, the
+	// variables its @skip/@include depend on (both computed once per document).
+	key   string
+	conds map[string][]string
 }
 
 // Option configures a Gateway.
@@ -165,7 +169,7 @@ func (g *Gateway) Do(ctx context.Context, req Request) *Response {
 	if err != nil {
 		return requestError(KindBadRequest, "BAD_USER_INPUT", "%s", err.Error())
 	}
-	p, err := g.plan(req, pd.doc, op, vars)
+	p, err := g.plan(pd, op, vars)
 	if err != nil {
 		g.log.ErrorContext(ctx, "query planning failed", "error", err)
 		return &Response{Kind: KindOK, Data: json.RawMessage("null"), Errors: []Error{{
@@ -218,7 +222,7 @@ func (g *Gateway) document(query string) *parsedDoc {
 	if pd, ok := g.docs.get(key); ok {
 		return pd
 	}
-	pd := &parsedDoc{}
+	pd := &parsedDoc{key: key}
 	doc, err := parser.ParseQuery(&ast.Source{Input: query})
 	if err != nil {
 		pd.kind = KindParse
@@ -228,6 +232,10 @@ func (g *Gateway) document(query string) *parsedDoc {
 		pd.errs = toErrors(errs, "GRAPHQL_VALIDATION_FAILED")
 	} else {
 		pd.doc = doc
+		pd.conds = make(map[string][]string, len(doc.Operations))
+		for _, op := range doc.Operations {
+			pd.conds[op.Name] = plan.ConditionVariables(doc, op)
+		}
 	}
 	g.docs.put(key, pd)
 	return pd
@@ -282,37 +290,36 @@ func (g *Gateway) variables(op *ast.OperationDefinition, raw map[string]json.Raw
 	return validator.VariableValues(g.sg.API, op, in)
 }
 
-func (g *Gateway) plan(req Request, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) (*plan.Plan, error) {
-	condVars := plan.ConditionVariables(doc, op)
+func (g *Gateway) plan(pd *parsedDoc, op *ast.OperationDefinition, vars map[string]any) (*plan.Plan, error) {
 	conds := plan.Conditions{}
-	h := sha256.New()
-	h.Write([]byte(req.Query))
-	h.Write([]byte{0})
-	h.Write([]byte(op.Name))
-	for _, v := range condVars {
+	var key strings.Builder
+	key.WriteString(pd.key)
+	key.WriteByte(0)
+	key.WriteString(op.Name)
+	key.WriteByte(0)
+	for _, v := range pd.conds[op.Name] {
 		b, _ := vars[v].(bool)
 		conds[v] = b
 		if b {
-			h.Write([]byte{1})
+			key.WriteByte('1')
 		} else {
-			h.Write([]byte{0})
+			key.WriteByte('0')
 		}
 	}
 	labels := g.activeLabels()
 	for _, l := range g.labels {
 		if labels[l] {
-			h.Write([]byte("\x00" + l))
+			key.WriteString("\x00" + l)
 		}
 	}
-	key := hex.EncodeToString(h.Sum(nil))
-	if p, ok := g.plans.get(key); ok {
+	if p, ok := g.plans.get(key.String()); ok {
 		return p, nil
 	}
-	p, err := plan.Build(plan.Input{Supergraph: g.sg, Document: doc, Operation: op, Conditions: conds, Labels: labels})
+	p, err := plan.Build(plan.Input{Supergraph: g.sg, Document: pd.doc, Operation: op, Conditions: conds, Labels: labels})
 	if err != nil {
 		return nil, err
 	}
-	g.plans.put(key, p)
+	g.plans.put(key.String(), p)
 	return p, nil
 }
 

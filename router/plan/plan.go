@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -425,7 +426,7 @@ func (p *planner) recordAlternatives(graph, parentType string, f *Field, path []
 			}
 		}
 	}
-	if !containsStr(alts, graph) {
+	if !slices.Contains(alts, graph) {
 		alts = []string{graph}
 	}
 	p.alts[strings.Join(appendPath(path, f), ".")] = alts
@@ -438,15 +439,6 @@ func (p *planner) possibleInAll(abstract, t string, graphs []string) bool {
 		}
 	}
 	return true
-}
-
-func containsStr(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // splitField divides the object selection of a field into the sub-fields the
@@ -1295,7 +1287,7 @@ func (fn *fetchNode) addRep(typeName, as string, sel []*sNode, keys []string) {
 	}
 	r.sel = mergeNodes(r.sel, sel)
 	for _, k := range keys {
-		if !containsStr(r.keys, k) {
+		if !slices.Contains(r.keys, k) {
 			r.keys = append(r.keys, k)
 		}
 	}
@@ -1304,7 +1296,7 @@ func (fn *fetchNode) addRep(typeName, as string, sel []*sNode, keys []string) {
 func withoutNames(fields []*Field, names []string) []*Field {
 	var out []*Field
 	for _, f := range fields {
-		if !containsStr(names, f.Name) {
+		if !slices.Contains(names, f.Name) {
 			out = append(out, f)
 		}
 	}

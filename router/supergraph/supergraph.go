@@ -7,6 +7,7 @@ package supergraph
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -437,7 +438,7 @@ func (s *Supergraph) PossibleTypes(name string) []string {
 	case ast.Union:
 		out := append([]string(nil), t.Def.Types...)
 		for m := range t.Members {
-			if !containsString(out, m) {
+			if !slices.Contains(out, m) {
 				out = append(out, m)
 			}
 		}
@@ -449,7 +450,7 @@ func (s *Supergraph) PossibleTypes(name string) []string {
 			if o.Kind != ast.Object {
 				continue
 			}
-			if containsString(o.Def.Interfaces, name) {
+			if slices.Contains(o.Def.Interfaces, name) {
 				out = append(out, n)
 				continue
 			}
@@ -472,15 +473,6 @@ func (s *Supergraph) IsInterfaceObject(typeName, graph string) bool {
 	return t.Graphs[graph].IsInterfaceObject
 }
 
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // PossibleIn reports whether the object type is a possible type of the abstract
 // type in the subgraph (per @join__implements / @join__unionMember when the
 // supergraph records them).
@@ -492,14 +484,14 @@ func (s *Supergraph) PossibleIn(abstract, concrete, graph string) bool {
 	switch a.Kind {
 	case ast.Union:
 		if len(a.Members) > 0 {
-			return containsString(a.Members[concrete], graph)
+			return slices.Contains(a.Members[concrete], graph)
 		}
-		return containsString(a.Def.Types, concrete)
+		return slices.Contains(a.Def.Types, concrete)
 	case ast.Interface:
 		if len(t.Implements) > 0 {
-			return containsString(t.Implements[abstract], graph)
+			return slices.Contains(t.Implements[abstract], graph)
 		}
-		return t.Def != nil && containsString(t.Def.Interfaces, abstract)
+		return t.Def != nil && slices.Contains(t.Def.Interfaces, abstract)
 	}
 	return abstract == concrete
 }

@@ -20,7 +20,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/valyala/fastjson"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/vektah/gqlparser/v2/ast"
@@ -138,17 +137,18 @@ type run struct {
 	e      *Executor
 	req    *Request
 	mu     sync.Mutex
-	data   *fastjson.Value
-	arena  *fastjson.Arena
 	errors []Error
-	// parsers hold the subgraph responses the tree points into; they go back to
-	// the pool when the response is written.
-	parsers []*fastjson.Parser
+	// docs are the subgraph responses the tree is made of (docs[0] is the empty
+	// root object); they go back to the pool when the response is written.
+	docs    []*doc
+	links   []link
+	forward map[ref]ref
+	root    ref
 }
 
 // freeList is a bounded pool that, unlike sync.Pool, survives garbage
-// collections: a warm parser keeps its value cache, so a steady load allocates
-// almost nothing for parsing.
+// collections: a warm doc keeps its buffers, so a steady load allocates
+// almost nothing for reading and parsing.
 type freeList[T any] struct {
 	ch    chan T
 	fresh func() T
@@ -175,17 +175,19 @@ func (l *freeList[T]) put(v T) {
 }
 
 var (
-	parserPool = newFreeList(512, func() *fastjson.Parser { return new(fastjson.Parser) })
-	arenaPool  = newFreeList(128, func() *fastjson.Arena { return new(fastjson.Arena) })
-	readPool   = newFreeList(128, func() *bytes.Buffer { return new(bytes.Buffer) })
-	bodyPool   = newFreeList(128, func() *bytes.Buffer { return new(bytes.Buffer) })
+	docPool  = newFreeList(512, func() *doc { return new(doc) })
+	bodyPool = newFreeList(128, func() *bytes.Buffer { return new(bytes.Buffer) })
 )
 
 // Execute runs the plan and writes the response data.
 func (e *Executor) Execute(ctx context.Context, req *Request) *Result {
-	r := &run{e: e, req: req, arena: arenaPool.get()}
-	r.data = r.arena.NewObject()
+	r := &run{e: e, req: req, links: make([]link, 1, 16)}
 	defer r.release()
+	root := docPool.get()
+	root.raw.Reset()
+	root.raw.WriteString("{}")
+	_ = root.parse() // cannot fail
+	r.root = ref{d: r.addDoc(root)}
 	if req.Plan.Root != nil {
 		r.node(ctx, req.Plan.Root)
 	}
@@ -195,12 +197,10 @@ func (e *Executor) Execute(ctx context.Context, req *Request) *Result {
 }
 
 func (r *run) release() {
-	for _, p := range r.parsers {
-		parserPool.put(p)
+	for _, d := range r.docs {
+		docPool.put(d)
 	}
-	r.parsers = nil
-	r.arena.Reset()
-	arenaPool.put(r.arena)
+	r.docs = nil
 }
 
 func (r *run) addError(e Error) {
@@ -245,9 +245,9 @@ func (r *run) rootFetch(ctx context.Context, f *plan.Fetch) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.parsers = append(r.parsers, resp.parser)
-	if d := resp.data; d != nil && d.Type() == fastjson.TypeObject {
-		r.merge(r.data, d)
+	d := r.addDoc(resp.doc)
+	if resp.hasData {
+		r.merge(r.root, ref{d, resp.data})
 	}
 	for _, se := range resp.errors {
 		r.errors = append(r.errors, se.rewrite(f.ServiceName, nil))
@@ -256,15 +256,15 @@ func (r *run) rootFetch(ctx context.Context, f *plan.Fetch) {
 
 func (r *run) entityFetch(ctx context.Context, f *plan.Fetch, path []string) {
 	r.mu.Lock()
-	targets := collect(r.data, path, nil)
+	targets := r.collect(r.root, path, nil)
 	var reps [][]byte
-	var groups [][]*fastjson.Value
+	var groups [][]ref
 	index := make(map[string]int, len(targets))
 	var buf []byte
 	for _, t := range targets {
 		start := len(buf)
 		var ok bool
-		buf, ok = appendRepresentation(buf, t, f.Requires)
+		buf, ok = r.appendRepresentation(buf, t, f.Requires)
 		if !ok {
 			buf = buf[:start]
 			continue
@@ -292,17 +292,20 @@ func (r *run) entityFetch(ctx context.Context, f *plan.Fetch, path []string) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.parsers = append(r.parsers, resp.parser)
-	if d := resp.data; d != nil && d.Type() == fastjson.TypeObject {
-		if list := d.GetArray("_entities"); list != nil {
-			for i, ent := range list {
-				if i >= len(groups) || ent.Type() != fastjson.TypeObject {
-					continue
+	di := r.addDoc(resp.doc)
+	if resp.hasData {
+		if list, ok := r.get(ref{di, resp.data}, "_entities"); ok && r.kind(list) == kindArray {
+			r.items(list, func(i int, ent ref) bool {
+				if i >= len(groups) {
+					return false
 				}
-				for _, t := range groups[i] {
-					r.merge(t, ent)
+				if r.kind(ent) == kindObject {
+					for _, t := range groups[i] {
+						r.merge(t, ent)
+					}
 				}
-			}
+				return true
+			})
 		}
 	}
 	if len(resp.errors) == 0 {
@@ -310,8 +313,8 @@ func (r *run) entityFetch(ctx context.Context, f *plan.Fetch, path []string) {
 	}
 	// Map _entities errors back to the client's paths.
 	var paths [][]any
-	pathOf := map[*fastjson.Value][]any{}
-	for i, t := range collect(r.data, path, &paths) {
+	pathOf := map[ref][]any{}
+	for i, t := range r.collect(r.root, path, &paths) {
 		pathOf[t] = paths[i]
 	}
 	for _, se := range resp.errors {
@@ -400,9 +403,10 @@ func normalizePath(p []any) []any {
 }
 
 type subgraphResponse struct {
-	parser *fastjson.Parser
-	data   *fastjson.Value
-	errors []subgraphError
+	doc     *doc
+	data    uint32 // node of the data object in doc
+	hasData bool
+	errors  []subgraphError
 }
 
 // requestBody writes the subgraph request: the operation (escaped once, in the
@@ -470,21 +474,28 @@ func (e *Executor) send(ctx context.Context, f *plan.Fetch, req *Request, reps [
 		ctx, cancel = context.WithTimeout(ctx, e.timeout)
 		defer cancel()
 	}
-	raw := readPool.get()
-	defer readPool.put(raw)
+	d := docPool.get()
 	var status int
 	if e.dedup && f.OperationKind != "mutation" {
-		status, err = e.shared(ctx, f, url, body.Bytes(), req.Header, raw)
+		status, err = e.shared(ctx, f, url, body.Bytes(), req.Header, &d.raw)
 	} else {
-		status, err = e.postRetry(ctx, f, url, body.Bytes(), req.Header, raw)
+		status, err = e.postRetry(ctx, f, url, body.Bytes(), req.Header, &d.raw)
 	}
 	if err != nil {
+		docPool.put(d)
 		return nil, err
 	}
-	p := parserPool.get()
-	v, perr := p.ParseBytes(raw.Bytes()) // the parser copies the bytes
-	if perr != nil || v.Type() != fastjson.TypeObject {
-		parserPool.put(p)
+	if resp, err = decodeResponse(d, status); err != nil {
+		docPool.put(d)
+		return nil, err
+	}
+	return resp, nil
+}
+
+// decodeResponse indexes a subgraph response and checks its shape.
+func decodeResponse(d *doc, status int) (*subgraphResponse, error) {
+	perr := d.parse()
+	if perr != nil || d.nodes[0].kind != kindObject {
 		if status >= 300 {
 			return nil, failf("HTTP %d", status)
 		}
@@ -493,17 +504,18 @@ func (e *Executor) send(ctx context.Context, f *plan.Fetch, req *Request, reps [
 		}
 		return nil, failf("invalid JSON response: not an object")
 	}
-	out := &subgraphResponse{parser: p, data: v.Get("data")}
-	if ev := v.Get("errors"); ev != nil && ev.Type() == fastjson.TypeArray {
-		dec := json.NewDecoder(bytes.NewReader(ev.MarshalTo(nil)))
+	out := &subgraphResponse{doc: d}
+	if i, ok := d.member(0, "data"); ok && d.nodes[i].kind == kindObject {
+		out.data, out.hasData = i, true
+	}
+	if i, ok := d.member(0, "errors"); ok && d.nodes[i].kind == kindArray {
+		dec := json.NewDecoder(bytes.NewReader(d.bytes(&d.nodes[i])))
 		dec.UseNumber()
 		if err := dec.Decode(&out.errors); err != nil {
-			parserPool.put(p)
 			return nil, failf("invalid errors in response: %v", err)
 		}
 	}
-	if (out.data == nil || out.data.Type() == fastjson.TypeNull) && len(out.errors) == 0 {
-		parserPool.put(p)
+	if !out.hasData && len(out.errors) == 0 {
 		if status >= 300 {
 			return nil, failf("HTTP %d", status)
 		}

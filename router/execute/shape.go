@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"unicode/utf8"
-	"unsafe"
-
-	"github.com/valyala/fastjson"
 
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -28,11 +25,16 @@ func (r *run) local(sel *plan.Selection) {
 		if err == nil {
 			var b []byte
 			if b, err = json.Marshal(v); err == nil {
-				p := parserPool.get()
-				r.parsers = append(r.parsers, p)
-				var pv *fastjson.Value
-				if pv, err = p.ParseBytes(b); err == nil {
-					r.data.Set(f.DataKey(), pv)
+				d := docPool.get()
+				d.raw.Reset()
+				d.raw.Write(appendJSONString([]byte{'{'}, f.DataKey()))
+				d.raw.WriteByte(':')
+				d.raw.Write(b)
+				d.raw.WriteByte('}')
+				if err = d.parse(); err == nil {
+					r.merge(r.root, ref{d: r.addDoc(d)})
+				} else {
+					docPool.put(d)
 				}
 			}
 		}
@@ -73,14 +75,14 @@ func (s *shaper) pathSlice() []any {
 func (r *run) shape(sel *plan.Selection) json.RawMessage {
 	s := &shaper{r: r}
 	s.buf.Grow(4096)
-	if !s.object(r.data, sel, sel.TypeName) {
+	if !s.object(r.root, sel, sel.TypeName) {
 		return json.RawMessage("null")
 	}
 	return s.buf.Bytes()
 }
 
 // object writes an object; false means it must be null (a non-null field was null).
-func (s *shaper) object(obj *fastjson.Value, sel *plan.Selection, typeName string) bool {
+func (s *shaper) object(obj ref, sel *plan.Selection, typeName string) bool {
 	start := s.buf.Len()
 	s.buf.WriteByte('{')
 	for i, f := range sel.FieldsFor(typeName) {
@@ -94,7 +96,8 @@ func (s *shaper) object(obj *fastjson.Value, sel *plan.Selection, typeName strin
 			continue
 		}
 		s.path = append(s.path, pathElem{key: f.ResponseKey})
-		ok := s.value(obj.Get(f.DataKey()), f.Def.Type, f, typeName)
+		v, found := s.r.get(obj, f.DataKey())
+		ok := s.value(v, found, f.Def.Type, f, typeName)
 		s.path = s.path[:len(s.path)-1]
 		if !ok {
 			s.buf.Truncate(start)
@@ -106,8 +109,9 @@ func (s *shaper) object(obj *fastjson.Value, sel *plan.Selection, typeName strin
 }
 
 // value writes one value of the given type; false means a null reached a non-null position.
-func (s *shaper) value(v *fastjson.Value, t *ast.Type, f *plan.Field, parent string) bool {
-	if v == nil || v.Type() == fastjson.TypeNull {
+func (s *shaper) value(v ref, found bool, t *ast.Type, f *plan.Field, parent string) bool {
+	kind := s.r.kind(v)
+	if !found || kind == kindNull {
 		if t.NonNull {
 			s.nullError(f, parent)
 			return false
@@ -117,21 +121,23 @@ func (s *shaper) value(v *fastjson.Value, t *ast.Type, f *plan.Field, parent str
 	}
 	start := s.buf.Len()
 	if t.Elem != nil {
-		if v.Type() != fastjson.TypeArray {
+		if kind != kindArray {
 			s.typeError(f, "a list")
 			return s.nullOrFail(start, t)
 		}
 		s.buf.WriteByte('[')
-		for i, item := range v.GetArray() {
+		ok := true
+		s.r.items(v, func(i int, item ref) bool {
 			if i > 0 {
 				s.buf.WriteByte(',')
 			}
 			s.path = append(s.path, pathElem{index: i})
-			ok := s.value(item, t.Elem, f, parent)
+			ok = s.value(item, true, t.Elem, f, parent)
 			s.path = s.path[:len(s.path)-1]
-			if !ok {
-				return s.nullOrFail(start, t)
-			}
+			return ok
+		})
+		if !ok {
+			return s.nullOrFail(start, t)
 		}
 		s.buf.WriteByte(']')
 		return true
@@ -142,13 +148,16 @@ func (s *shaper) value(v *fastjson.Value, t *ast.Type, f *plan.Field, parent str
 		}
 		return true
 	}
-	if v.Type() != fastjson.TypeObject {
+	if kind != kindObject {
 		s.typeError(f, "an object")
 		return s.nullOrFail(start, t)
 	}
 	tn := f.Selection.TypeName
 	if f.Selection.Abstract {
-		tn = string(v.GetStringBytes("__typename"))
+		tn = ""
+		if x, ok := s.r.get(v, "__typename"); ok {
+			tn = s.r.stringOf(x)
+		}
 		if tn == f.Selection.TypeName && len(f.Selection.Types) > 0 {
 			// An @interfaceObject answered and no type-specific field was asked:
 			// every possible type selects the same fields.
@@ -169,24 +178,19 @@ func (s *shaper) value(v *fastjson.Value, t *ast.Type, f *plan.Field, parent str
 }
 
 // leaf writes a scalar or enum value; enum values must be in the API schema.
-func (s *shaper) leaf(v *fastjson.Value, t *ast.Type) bool {
+func (s *shaper) leaf(v ref, t *ast.Type) bool {
+	d, n := s.r.at(v)
 	if def := s.r.e.schema.Types[t.Name()]; def != nil && def.Kind == ast.Enum {
-		name, _ := v.StringBytes()
-		if def.EnumValues.ForName(string(name)) == nil {
+		if n.kind != kindString || def.EnumValues.ForName(d.str(n)) == nil {
 			s.r.errors = append(s.r.errors, Error{
-				Message:    fmt.Sprintf("Enum %q cannot represent value: %s", def.Name, v.MarshalTo(nil)),
+				Message:    fmt.Sprintf("Enum %q cannot represent value: %s", def.Name, s.r.appendValue(nil, v)),
 				Path:       s.pathSlice(),
 				Extensions: map[string]any{"code": "INVALID_SUBGRAPH_RESPONSE"},
 			})
 			return false
 		}
 	}
-	if v.Type() == fastjson.TypeString {
-		b, _ := v.StringBytes()
-		writeString(&s.buf, unsafe.String(unsafe.SliceData(b), len(b)))
-		return true
-	}
-	s.buf.Write(v.MarshalTo(s.buf.AvailableBuffer()))
+	s.buf.Write(s.r.appendValue(s.buf.AvailableBuffer(), v))
 	return true
 }
 

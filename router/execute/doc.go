@@ -8,11 +8,12 @@ import (
 	"unsafe"
 )
 
-// A doc is one subgraph response kept as its raw bytes plus a flat array of
-// nodes, one per JSON value (28 bytes each), that point into those bytes.
-// Scalars are never decoded unless they must be: a plain string or a number is
-// written to the client by copying its bytes. Docs are pooled; a warm doc
-// parses without allocating.
+// A tree holds the subgraph responses of one execution: their raw bytes one
+// after the other, and a flat array of nodes, one per JSON value (28 bytes
+// each), that point into those bytes. Scalars are never decoded unless they
+// must be: a plain string or a number is written to the client by copying its
+// bytes. Trees are pooled whole, so a warm execution reads and parses without
+// allocating, and what a pooled tree keeps is about one execution's responses.
 
 // Node kinds.
 const (
@@ -31,75 +32,104 @@ const (
 	flagEscaped uint8 = 1 << iota
 	// flagUnicode: a string with non-ASCII bytes; re-encode it (validating UTF-8) on output.
 	flagUnicode
-	// flagKeyDecoded: the member's key is in doc.keys, not in doc.raw.
-	flagKeyDecoded
-	// flagForward: the value was replaced during merging; run.forward has its replacement.
+	// flagForward: the value was replaced during merging; tree.forward has its replacement.
 	flagForward
 )
 
 // maxDepth bounds the nesting of a subgraph response.
 const maxDepth = 512
 
+// maxPooledBytes: a tree that grew past this (raw bytes plus nodes) is not kept
+// for reuse, so one huge response does not stay in memory.
+const maxPooledBytes = 8 << 20
+
 type node struct {
 	kind   uint8
 	flags  uint8
 	keyLen uint16 // object members: length of the key
-	key    uint32 // object members: offset of the key in doc.raw (or doc.keys)
+	key    uint32 // object members: offset of the (decoded) key in raw
 	start  uint32 // the value's bytes: raw[start:end] (strings with their quotes)
 	end    uint32
-	next   uint32 // next member or item of the parent (0: none; the root is node 0)
+	next   uint32 // next member or item of the parent (0: none; node 0 is the root object)
 	count  uint32 // objects and arrays: number of members or items, the first at index+1
 	ext    uint32 // objects: first link of the objects merged into this one (0: none)
 }
 
-type doc struct {
-	raw   bytes.Buffer
-	keys  []byte
-	nodes []node
+// link chains an object merged into another one.
+type link struct {
+	to   uint32
+	next uint32
+}
+
+type tree struct {
+	raw     []byte
+	nodes   []node
+	links   []link
+	forward map[uint32]uint32
+}
+
+var treePool = newFreeList(64, func() *tree { return new(tree) })
+
+// newTree returns a tree holding the empty root object (node 0).
+func newTree() *tree {
+	t := treePool.get()
+	t.raw = append(t.raw[:0], "{}"...)
+	t.nodes = append(t.nodes[:0], node{kind: kindObject, end: 2})
+	t.links = append(t.links[:0], link{}) // link 0 means none
+	clear(t.forward)
+	return t
+}
+
+func (t *tree) release() {
+	if cap(t.raw)+cap(t.nodes)*int(unsafe.Sizeof(node{})) > maxPooledBytes {
+		return
+	}
+	treePool.put(t)
 }
 
 var errSyntax = errors.New("invalid JSON")
 
-// parse indexes the bytes in d.raw; node 0 is the top-level value.
-func (d *doc) parse() error {
-	d.nodes = d.nodes[:0]
-	d.keys = d.keys[:0]
-	if d.raw.Len() > 1<<32-1 {
-		return fmt.Errorf("%w: response over 4 GiB", errSyntax)
+// parse appends a JSON document to the tree and returns the index of its
+// top-level value. On error the tree is left as it was.
+func (t *tree) parse(b []byte) (uint32, error) {
+	base, nodes := len(t.raw), len(t.nodes)
+	if uint64(base)+uint64(len(b))*2 > 1<<32-1 {
+		return 0, fmt.Errorf("%w: responses over 2 GiB", errSyntax)
 	}
-	p := parser{d: d, b: d.raw.Bytes()}
-	if _, err := p.value(0); err != nil {
-		return err
+	t.raw = append(t.raw, b...)
+	p := parser{t: t, b: t.raw[:base+len(b)], pos: base, base: base}
+	root, err := p.value(0)
+	if err == nil {
+		p.space()
+		if p.pos != len(p.b) {
+			err = p.fail("unexpected data after the top-level value")
+		}
 	}
-	p.space()
-	if p.pos != len(p.b) {
-		return p.fail("unexpected data after the top-level value")
+	if err != nil {
+		t.raw, t.nodes = t.raw[:base], t.nodes[:nodes]
+		return 0, err
 	}
-	return nil
+	return root, nil
 }
 
 // bytes returns the raw bytes of node n.
-func (d *doc) bytes(n *node) []byte { return d.raw.Bytes()[n.start:n.end] }
+func (t *tree) bytes(n *node) []byte { return t.raw[n.start:n.end] }
 
-// keyOf returns the key of member n (valid as long as the doc).
-func (d *doc) keyOf(n *node) string {
-	b := d.raw.Bytes()
-	if n.flags&flagKeyDecoded != 0 {
-		b = d.keys
-	}
-	b = b[n.key : n.key+uint32(n.keyLen)]
+// keyOf returns the key of member n (valid as long as the tree is).
+func (t *tree) keyOf(n *node) string {
+	b := t.raw[n.key : n.key+uint32(n.keyLen)]
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // member finds a member of object i by key, without following merges.
-func (d *doc) member(i uint32, key string) (uint32, bool) {
-	n := &d.nodes[i]
+func (t *tree) member(i uint32, key string) (uint32, bool) {
+	n := &t.nodes[i]
 	if n.kind != kindObject || n.count == 0 {
 		return 0, false
 	}
 	for c := i + 1; ; {
-		cn := &d.nodes[c]
-		if int(cn.keyLen) == len(key) && d.keyOf(cn) == key {
+		cn := &t.nodes[c]
+		if int(cn.keyLen) == len(key) && t.keyOf(cn) == key {
 			return c, true
 		}
 		if cn.next == 0 {
@@ -110,8 +140,8 @@ func (d *doc) member(i uint32, key string) (uint32, bool) {
 }
 
 // str returns the content of a string node, decoded when it has escapes.
-func (d *doc) str(n *node) string {
-	b := d.bytes(n)
+func (t *tree) str(n *node) string {
+	b := t.bytes(n)
 	if n.flags&flagEscaped != 0 {
 		var s string
 		if json.Unmarshal(b, &s) == nil {
@@ -124,22 +154,22 @@ func (d *doc) str(n *node) string {
 
 // appendString writes a string node as JSON: plain ASCII strings as they came,
 // others decoded and re-encoded (invalid UTF-8 becomes U+FFFD).
-func (d *doc) appendString(buf []byte, n *node) []byte {
+func (t *tree) appendString(buf []byte, n *node) []byte {
 	if n.flags&(flagEscaped|flagUnicode) == 0 {
-		return append(buf, d.bytes(n)...)
+		return append(buf, t.bytes(n)...)
 	}
-	return appendJSONString(buf, d.str(n))
+	return appendJSONString(buf, t.str(n))
 }
 
 type parser struct {
-	d     *doc
-	b     []byte
-	pos   int
-	depth int
+	t    *tree
+	b    []byte
+	pos  int
+	base int
 }
 
 func (p *parser) fail(msg string) error {
-	return fmt.Errorf("%w at offset %d: %s", errSyntax, p.pos, msg)
+	return fmt.Errorf("%w at offset %d: %s", errSyntax, p.pos-p.base, msg)
 }
 
 func (p *parser) space() {
@@ -159,8 +189,8 @@ func (p *parser) value(depth int) (uint32, error) {
 	if p.pos >= len(p.b) {
 		return 0, p.fail("unexpected end of input")
 	}
-	idx := uint32(len(p.d.nodes))
-	p.d.nodes = append(p.d.nodes, node{start: uint32(p.pos)})
+	idx := uint32(len(p.t.nodes))
+	p.t.nodes = append(p.t.nodes, node{start: uint32(p.pos)})
 	var kind, flags uint8
 	var count uint32
 	switch c := p.b[p.pos]; c {
@@ -211,7 +241,7 @@ func (p *parser) value(depth int) (uint32, error) {
 				}
 			}
 			if prev != 0 {
-				p.d.nodes[prev].next = child
+				p.t.nodes[prev].next = child
 			}
 			prev = child
 			count++
@@ -257,23 +287,24 @@ func (p *parser) value(depth int) (uint32, error) {
 			return 0, err
 		}
 	}
-	n := &p.d.nodes[idx]
+	n := &p.t.nodes[idx]
 	n.kind, n.flags, n.count, n.end = kind, flags, count, uint32(p.pos)
 	return idx, nil
 }
 
 func (p *parser) setKey(child uint32, start, end int, flags uint8) error {
-	n := &p.d.nodes[child]
 	if flags&flagEscaped != 0 {
 		var s string
 		if err := json.Unmarshal(p.b[start-1:end+1], &s); err != nil {
 			return p.fail("invalid member name")
 		}
-		start = len(p.d.keys)
-		p.d.keys = append(p.d.keys, s...)
-		end = len(p.d.keys)
-		n.flags |= flagKeyDecoded
+		// Decoded keys go after the documents' bytes (the parser reads p.b, the
+		// bytes as they were).
+		start = len(p.t.raw)
+		p.t.raw = append(p.t.raw, s...)
+		end = len(p.t.raw)
 	}
+	n := &p.t.nodes[child]
 	if end-start > 1<<16-1 {
 		return p.fail("member name too long")
 	}

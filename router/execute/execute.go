@@ -138,12 +138,9 @@ type run struct {
 	req    *Request
 	mu     sync.Mutex
 	errors []Error
-	// docs are the subgraph responses the tree is made of (docs[0] is the empty
-	// root object); they go back to the pool when the response is written.
-	docs    []*doc
-	links   []link
-	forward map[ref]ref
-	root    ref
+	// The response tree: the subgraph responses, merged (node 0 is the root
+	// object). It goes back to the pool when the response is written.
+	*tree
 }
 
 // freeList is a bounded pool that, unlike sync.Pool, survives garbage
@@ -175,32 +172,20 @@ func (l *freeList[T]) put(v T) {
 }
 
 var (
-	docPool  = newFreeList(512, func() *doc { return new(doc) })
+	readPool = newFreeList(128, func() *bytes.Buffer { return new(bytes.Buffer) })
 	bodyPool = newFreeList(128, func() *bytes.Buffer { return new(bytes.Buffer) })
 )
 
 // Execute runs the plan and writes the response data.
 func (e *Executor) Execute(ctx context.Context, req *Request) *Result {
-	r := &run{e: e, req: req, links: make([]link, 1, 16)}
-	defer r.release()
-	root := docPool.get()
-	root.raw.Reset()
-	root.raw.WriteString("{}")
-	_ = root.parse() // cannot fail
-	r.root = ref{d: r.addDoc(root)}
+	r := &run{e: e, req: req, tree: newTree()}
+	defer r.tree.release()
 	if req.Plan.Root != nil {
 		r.node(ctx, req.Plan.Root)
 	}
 	r.local(req.Plan.Selection)
 	data := r.shape(req.Plan.Selection)
 	return &Result{Data: data, Errors: r.errors}
-}
-
-func (r *run) release() {
-	for _, d := range r.docs {
-		docPool.put(d)
-	}
-	r.docs = nil
 }
 
 func (r *run) addError(e Error) {
@@ -238,27 +223,24 @@ func (r *run) node(ctx context.Context, n plan.Node) {
 }
 
 func (r *run) rootFetch(ctx context.Context, f *plan.Fetch) {
-	resp, err := r.e.send(ctx, f, r.req, nil)
+	err := r.fetch(ctx, f, nil, func(resp *subgraphResponse) {
+		if resp.hasData {
+			r.merge(0, resp.data)
+		}
+		for _, se := range resp.errors {
+			r.errors = append(r.errors, se.rewrite(f.ServiceName, nil))
+		}
+	})
 	if err != nil {
 		r.fetchFailed(f, err)
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	d := r.addDoc(resp.doc)
-	if resp.hasData {
-		r.merge(r.root, ref{d, resp.data})
-	}
-	for _, se := range resp.errors {
-		r.errors = append(r.errors, se.rewrite(f.ServiceName, nil))
 	}
 }
 
 func (r *run) entityFetch(ctx context.Context, f *plan.Fetch, path []string) {
 	r.mu.Lock()
-	targets := r.collect(r.root, path, nil)
+	targets := r.collect(0, path, nil)
 	var reps [][]byte
-	var groups [][]ref
+	var groups [][]uint32
 	index := make(map[string]int, len(targets))
 	var buf []byte
 	for _, t := range targets {
@@ -285,36 +267,44 @@ func (r *run) entityFetch(ctx context.Context, f *plan.Fetch, path []string) {
 	if len(reps) == 0 {
 		return
 	}
-	resp, err := r.e.send(ctx, f, r.req, reps)
+	err := r.fetch(ctx, f, reps, func(resp *subgraphResponse) {
+		r.mergeEntities(resp, groups)
+		if len(resp.errors) > 0 {
+			r.entityErrors(f, path, resp, groups)
+		}
+	})
 	if err != nil {
 		r.fetchFailed(f, err)
+	}
+}
+
+// mergeEntities merges each entity into the objects its representation came from.
+func (r *run) mergeEntities(resp *subgraphResponse, groups [][]uint32) {
+	if !resp.hasData {
 		return
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	di := r.addDoc(resp.doc)
-	if resp.hasData {
-		if list, ok := r.get(ref{di, resp.data}, "_entities"); ok && r.kind(list) == kindArray {
-			r.items(list, func(i int, ent ref) bool {
-				if i >= len(groups) {
-					return false
-				}
-				if r.kind(ent) == kindObject {
-					for _, t := range groups[i] {
-						r.merge(t, ent)
-					}
-				}
-				return true
-			})
+	list, ok := r.get(resp.data, "_entities")
+	if !ok || r.kind(list) != kindArray {
+		return
+	}
+	r.items(list, func(i int, ent uint32) bool {
+		if i >= len(groups) {
+			return false
 		}
-	}
-	if len(resp.errors) == 0 {
-		return
-	}
-	// Map _entities errors back to the client's paths.
+		if r.kind(ent) == kindObject {
+			for _, t := range groups[i] {
+				r.merge(t, ent)
+			}
+		}
+		return true
+	})
+}
+
+// entityErrors maps _entities errors back to the client's paths.
+func (r *run) entityErrors(f *plan.Fetch, path []string, resp *subgraphResponse, groups [][]uint32) {
 	var paths [][]any
-	pathOf := map[ref][]any{}
-	for i, t := range r.collect(r.root, path, &paths) {
+	pathOf := map[uint32][]any{}
+	for i, t := range r.collect(0, path, &paths) {
 		pathOf[t] = paths[i]
 	}
 	for _, se := range resp.errors {
@@ -403,8 +393,7 @@ func normalizePath(p []any) []any {
 }
 
 type subgraphResponse struct {
-	doc     *doc
-	data    uint32 // node of the data object in doc
+	data    uint32 // node of the data object in the run's tree
 	hasData bool
 	errors  []subgraphError
 }
@@ -452,50 +441,63 @@ func requestBody(buf *bytes.Buffer, f *plan.Fetch, vars map[string]any, reps [][
 	return nil
 }
 
-func (e *Executor) send(ctx context.Context, f *plan.Fetch, req *Request, reps [][]byte) (resp *subgraphResponse, err error) {
+// fetch sends one subgraph request and, holding r.mu, adds the response to the
+// tree and hands it to use.
+func (r *run) fetch(ctx context.Context, f *plan.Fetch, reps [][]byte, use func(*subgraphResponse)) (err error) {
+	e := r.e
 	start := time.Now()
 	defer func() {
 		if e.observe != nil {
 			e.observe(f.ServiceName, time.Since(start), err)
 		}
 	}()
+	raw := readPool.get()
+	defer func() {
+		if raw.Cap() <= maxPooledBytes {
+			readPool.put(raw)
+		}
+	}()
+	status, err := e.send(ctx, f, r.req, reps, raw)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	resp, err := r.decodeResponse(raw.Bytes(), status)
+	if err != nil {
+		return err
+	}
+	use(resp)
+	return nil
+}
+
+// send sends one subgraph request and reads the response into out.
+func (e *Executor) send(ctx context.Context, f *plan.Fetch, req *Request, reps [][]byte, out *bytes.Buffer) (int, error) {
 	url, ok := e.urls[f.ServiceName]
 	if !ok || url == "" {
-		return nil, failf("no URL for subgraph %q", f.ServiceName)
+		return 0, failf("no URL for subgraph %q", f.ServiceName)
 	}
 	body := bodyPool.get()
 	body.Reset()
 	defer bodyPool.put(body)
 	if err := requestBody(body, f, req.Variables, reps); err != nil {
-		return nil, failf("could not encode the request: %v", err)
+		return 0, failf("could not encode the request: %v", err)
 	}
 	if e.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, e.timeout)
 		defer cancel()
 	}
-	d := docPool.get()
-	var status int
 	if e.dedup && f.OperationKind != "mutation" {
-		status, err = e.shared(ctx, f, url, body.Bytes(), req.Header, &d.raw)
-	} else {
-		status, err = e.postRetry(ctx, f, url, body.Bytes(), req.Header, &d.raw)
+		return e.shared(ctx, f, url, body.Bytes(), req.Header, out)
 	}
-	if err != nil {
-		docPool.put(d)
-		return nil, err
-	}
-	if resp, err = decodeResponse(d, status); err != nil {
-		docPool.put(d)
-		return nil, err
-	}
-	return resp, nil
+	return e.postRetry(ctx, f, url, body.Bytes(), req.Header, out)
 }
 
-// decodeResponse indexes a subgraph response and checks its shape.
-func decodeResponse(d *doc, status int) (*subgraphResponse, error) {
-	perr := d.parse()
-	if perr != nil || d.nodes[0].kind != kindObject {
+// decodeResponse adds a subgraph response to the tree and checks its shape.
+func (t *tree) decodeResponse(raw []byte, status int) (*subgraphResponse, error) {
+	root, perr := t.parse(raw)
+	if perr != nil || t.kind(root) != kindObject {
 		if status >= 300 {
 			return nil, failf("HTTP %d", status)
 		}
@@ -504,12 +506,12 @@ func decodeResponse(d *doc, status int) (*subgraphResponse, error) {
 		}
 		return nil, failf("invalid JSON response: not an object")
 	}
-	out := &subgraphResponse{doc: d}
-	if i, ok := d.member(0, "data"); ok && d.nodes[i].kind == kindObject {
+	out := &subgraphResponse{}
+	if i, ok := t.member(root, "data"); ok && t.kind(i) == kindObject {
 		out.data, out.hasData = i, true
 	}
-	if i, ok := d.member(0, "errors"); ok && d.nodes[i].kind == kindArray {
-		dec := json.NewDecoder(bytes.NewReader(d.bytes(&d.nodes[i])))
+	if i, ok := t.member(root, "errors"); ok && t.kind(i) == kindArray {
+		dec := json.NewDecoder(bytes.NewReader(t.bytes(&t.nodes[i])))
 		dec.UseNumber()
 		if err := dec.Decode(&out.errors); err != nil {
 			return nil, failf("invalid errors in response: %v", err)

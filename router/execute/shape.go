@@ -25,16 +25,11 @@ func (r *run) local(sel *plan.Selection) {
 		if err == nil {
 			var b []byte
 			if b, err = json.Marshal(v); err == nil {
-				d := docPool.get()
-				d.raw.Reset()
-				d.raw.Write(appendJSONString([]byte{'{'}, f.DataKey()))
-				d.raw.WriteByte(':')
-				d.raw.Write(b)
-				d.raw.WriteByte('}')
-				if err = d.parse(); err == nil {
-					r.merge(r.root, ref{d: r.addDoc(d)})
-				} else {
-					docPool.put(d)
+				doc := append(appendJSONString([]byte{'{'}, f.DataKey()), ':')
+				doc = append(append(doc, b...), '}')
+				var v uint32
+				if v, err = r.parse(doc); err == nil {
+					r.merge(0, v)
 				}
 			}
 		}
@@ -75,14 +70,14 @@ func (s *shaper) pathSlice() []any {
 func (r *run) shape(sel *plan.Selection) json.RawMessage {
 	s := &shaper{r: r}
 	s.buf.Grow(4096)
-	if !s.object(r.root, sel, sel.TypeName) {
+	if !s.object(0, sel, sel.TypeName) {
 		return json.RawMessage("null")
 	}
 	return s.buf.Bytes()
 }
 
 // object writes an object; false means it must be null (a non-null field was null).
-func (s *shaper) object(obj ref, sel *plan.Selection, typeName string) bool {
+func (s *shaper) object(obj uint32, sel *plan.Selection, typeName string) bool {
 	start := s.buf.Len()
 	s.buf.WriteByte('{')
 	for i, f := range sel.FieldsFor(typeName) {
@@ -109,7 +104,7 @@ func (s *shaper) object(obj ref, sel *plan.Selection, typeName string) bool {
 }
 
 // value writes one value of the given type; false means a null reached a non-null position.
-func (s *shaper) value(v ref, found bool, t *ast.Type, f *plan.Field, parent string) bool {
+func (s *shaper) value(v uint32, found bool, t *ast.Type, f *plan.Field, parent string) bool {
 	kind := s.r.kind(v)
 	if !found || kind == kindNull {
 		if t.NonNull {
@@ -127,7 +122,7 @@ func (s *shaper) value(v ref, found bool, t *ast.Type, f *plan.Field, parent str
 		}
 		s.buf.WriteByte('[')
 		ok := true
-		s.r.items(v, func(i int, item ref) bool {
+		s.r.items(v, func(i int, item uint32) bool {
 			if i > 0 {
 				s.buf.WriteByte(',')
 			}
@@ -178,10 +173,10 @@ func (s *shaper) value(v ref, found bool, t *ast.Type, f *plan.Field, parent str
 }
 
 // leaf writes a scalar or enum value; enum values must be in the API schema.
-func (s *shaper) leaf(v ref, t *ast.Type) bool {
-	d, n := s.r.at(v)
+func (s *shaper) leaf(v uint32, t *ast.Type) bool {
+	n := &s.r.nodes[v]
 	if def := s.r.e.schema.Types[t.Name()]; def != nil && def.Kind == ast.Enum {
-		if n.kind != kindString || def.EnumValues.ForName(d.str(n)) == nil {
+		if n.kind != kindString || def.EnumValues.ForName(s.r.str(n)) == nil {
 			s.r.errors = append(s.r.errors, Error{
 				Message:    fmt.Sprintf("Enum %q cannot represent value: %s", def.Name, s.r.appendValue(nil, v)),
 				Path:       s.pathSlice(),

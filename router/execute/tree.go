@@ -2,6 +2,7 @@ package execute
 
 import (
 	"bytes"
+	"slices"
 
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -14,158 +15,129 @@ import (
 // were made. A value that a later result replaces is marked forwarded. So one
 // execution holds its subgraph responses' bytes and 28 bytes per value.
 
-// ref names a value: node n of doc d of the run.
-type ref struct{ d, n uint32 }
-
-// link chains an object merged into another one.
-type link struct {
-	to   ref
-	next uint32
-}
-
-func (r *run) at(x ref) (*doc, *node) {
-	d := r.docs[x.d]
-	return d, &d.nodes[x.n]
-}
-
-func (r *run) kind(x ref) uint8 {
-	return r.docs[x.d].nodes[x.n].kind
-}
+// A value is named by its node index in the run's tree.
 
 // resolve follows replacements.
-func (r *run) resolve(x ref) ref {
-	for r.docs[x.d].nodes[x.n].flags&flagForward != 0 {
-		x = r.forward[x]
+func (t *tree) resolve(x uint32) uint32 {
+	for t.nodes[x].flags&flagForward != 0 {
+		x = t.forward[x]
 	}
 	return x
 }
 
-// addDoc makes a parsed doc part of the run (under r.mu once fetches run).
-func (r *run) addDoc(d *doc) uint32 {
-	r.docs = append(r.docs, d)
-	return uint32(len(r.docs) - 1)
-}
+func (t *tree) kind(x uint32) uint8 { return t.nodes[x].kind }
 
 // get finds a member of an object, merged members included.
-func (r *run) get(obj ref, key string) (ref, bool) {
+func (t *tree) get(obj uint32, key string) (uint32, bool) {
 	part := obj
 	var l uint32
 	for {
-		d, n := r.at(part)
+		n := &t.nodes[part]
 		if n.kind != kindObject {
-			return ref{}, false
+			return 0, false
 		}
-		if c, ok := d.member(part.n, key); ok {
-			return r.resolve(ref{part.d, c}), true
+		if c, ok := t.member(part, key); ok {
+			return t.resolve(c), true
 		}
 		if l == 0 {
 			l = n.ext
 		} else {
-			l = r.links[l].next
+			l = t.links[l].next
 		}
 		if l == 0 {
-			return ref{}, false
+			return 0, false
 		}
-		part = r.links[l].to
+		part = t.links[l].to
 	}
 }
 
 // members calls fn for every member of an object, merged members included,
 // each key once (the first one found, as get finds it).
-func (r *run) members(obj ref, fn func(key string, v ref)) {
+func (t *tree) members(obj uint32, fn func(key string, v uint32)) {
 	var seen []string
 	part := obj
 	var l uint32
 	for {
-		d, n := r.at(part)
-		for c, i := part.n+1, uint32(0); i < n.count; i++ {
-			cn := &d.nodes[c]
-			key := d.keyOf(cn)
-			if !containsString(seen, key) {
+		n := &t.nodes[part]
+		for c, i := part+1, uint32(0); i < n.count; i++ {
+			cn := &t.nodes[c]
+			key := t.keyOf(cn)
+			if !slices.Contains(seen, key) {
 				seen = append(seen, key)
-				fn(key, r.resolve(ref{part.d, c}))
+				fn(key, t.resolve(c))
 			}
 			c = cn.next
 		}
 		if l == 0 {
 			l = n.ext
 		} else {
-			l = r.links[l].next
+			l = t.links[l].next
 		}
 		if l == 0 {
 			return
 		}
-		part = r.links[l].to
+		part = t.links[l].to
 	}
 }
 
-func containsString(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
-}
-
-// items calls fn for every item of an array.
-func (r *run) items(arr ref, fn func(i int, v ref) bool) {
-	d, n := r.at(arr)
-	for c, i := arr.n+1, uint32(0); i < n.count; i++ {
-		if !fn(int(i), r.resolve(ref{arr.d, c})) {
+// items calls fn for every item of an array until fn returns false.
+func (t *tree) items(arr uint32, fn func(i int, v uint32) bool) {
+	n := &t.nodes[arr]
+	for c, i := arr+1, uint32(0); i < n.count; i++ {
+		if !fn(int(i), t.resolve(c)) {
 			return
 		}
-		c = d.nodes[c].next
+		c = t.nodes[c].next
 	}
 }
 
 // stringOf returns a string value's content ("" for other kinds).
-func (r *run) stringOf(x ref) string {
-	d, n := r.at(x)
+func (t *tree) stringOf(x uint32) string {
+	n := &t.nodes[x]
 	if n.kind != kindString {
 		return ""
 	}
-	return d.str(n)
+	return t.str(n)
 }
 
 // appendValue writes a value as JSON, merged members included.
-func (r *run) appendValue(buf []byte, x ref) []byte {
-	d, n := r.at(x)
+func (t *tree) appendValue(buf []byte, x uint32) []byte {
+	n := &t.nodes[x]
 	switch n.kind {
 	case kindString:
-		return d.appendString(buf, n)
+		return t.appendString(buf, n)
 	case kindObject:
 		buf = append(buf, '{')
 		first := true
-		r.members(x, func(key string, v ref) {
+		t.members(x, func(key string, v uint32) {
 			if !first {
 				buf = append(buf, ',')
 			}
 			first = false
 			buf = appendJSONString(buf, key)
 			buf = append(buf, ':')
-			buf = r.appendValue(buf, v)
+			buf = t.appendValue(buf, v)
 		})
 		return append(buf, '}')
 	case kindArray:
 		buf = append(buf, '[')
-		r.items(x, func(i int, v ref) bool {
+		t.items(x, func(i int, v uint32) bool {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			buf = r.appendValue(buf, v)
+			buf = t.appendValue(buf, v)
 			return true
 		})
 		return append(buf, ']')
 	default:
-		return append(buf, d.bytes(n)...)
+		return append(buf, t.bytes(n)...)
 	}
 }
 
 // collect finds the objects at a plan path ("@" walks into lists). With paths
 // non-nil it also records each object's client path (only needed for errors).
-func (r *run) collect(root ref, path []string, paths *[][]any) []ref {
-	cur := []ref{root}
+func (t *tree) collect(root uint32, path []string, paths *[][]any) []uint32 {
+	cur := []uint32{root}
 	var curPaths [][]any
 	if paths != nil {
 		curPaths = [][]any{nil}
@@ -179,18 +151,18 @@ func (r *run) collect(root ref, path []string, paths *[][]any) []ref {
 		for j := i + 1; j < len(path) && path[j] == "@"; j++ {
 			lists++
 		}
-		next := make([]ref, 0, len(cur))
+		next := make([]uint32, 0, len(cur))
 		var nextPaths [][]any
 		for k, obj := range cur {
-			v, ok := r.get(obj, seg)
-			if !ok || r.kind(v) == kindNull {
+			v, ok := t.get(obj, seg)
+			if !ok || t.kind(v) == kindNull {
 				continue
 			}
 			var p []any
 			if paths != nil {
 				p = append(append([]any(nil), curPaths[k]...), seg)
 			}
-			next, nextPaths = r.flatten(next, nextPaths, v, p, lists, paths != nil)
+			next, nextPaths = t.flatten(next, nextPaths, v, p, lists, paths != nil)
 		}
 		cur, curPaths = next, nextPaths
 	}
@@ -200,9 +172,9 @@ func (r *run) collect(root ref, path []string, paths *[][]any) []ref {
 	return cur
 }
 
-func (r *run) flatten(out []ref, outPaths [][]any, v ref, path []any, lists int, withPaths bool) ([]ref, [][]any) {
+func (t *tree) flatten(out []uint32, outPaths [][]any, v uint32, path []any, lists int, withPaths bool) ([]uint32, [][]any) {
 	if lists == 0 {
-		if r.kind(v) == kindObject {
+		if t.kind(v) == kindObject {
 			out = append(out, v)
 			if withPaths {
 				outPaths = append(outPaths, path)
@@ -210,18 +182,18 @@ func (r *run) flatten(out []ref, outPaths [][]any, v ref, path []any, lists int,
 		}
 		return out, outPaths
 	}
-	if r.kind(v) != kindArray {
+	if t.kind(v) != kindArray {
 		return out, outPaths
 	}
-	r.items(v, func(i int, item ref) bool {
-		if r.kind(item) == kindNull {
+	t.items(v, func(i int, item uint32) bool {
+		if t.kind(item) == kindNull {
 			return true
 		}
 		var p []any
 		if withPaths {
 			p = append(append([]any(nil), path...), i)
 		}
-		out, outPaths = r.flatten(out, outPaths, item, p, lists-1, withPaths)
+		out, outPaths = t.flatten(out, outPaths, item, p, lists-1, withPaths)
 		return true
 	})
 	return out, outPaths
@@ -229,18 +201,18 @@ func (r *run) flatten(out []ref, outPaths [][]any, v ref, path []any, lists int,
 
 // appendRepresentation writes the representation of an object for an entity
 // fetch; false when its type is not fetched or a key field is missing or null.
-func (r *run) appendRepresentation(buf []byte, obj ref, specs []*plan.RepresentationSpec) ([]byte, bool) {
-	tn, ok := r.get(obj, "__typename")
+func (t *tree) appendRepresentation(buf []byte, obj uint32, specs []*plan.RepresentationSpec) ([]byte, bool) {
+	tn, ok := t.get(obj, "__typename")
 	if !ok {
 		return buf, false
 	}
-	typeName := r.stringOf(tn)
+	typeName := t.stringOf(tn)
 	for _, s := range specs {
 		if s.TypeName != typeName {
 			continue
 		}
 		for _, k := range s.KeyFields {
-			if v, ok := r.get(obj, k); !ok || r.kind(v) == kindNull {
+			if v, ok := t.get(obj, k); !ok || t.kind(v) == kindNull {
 				return buf, false // null keys identify nothing
 			}
 		}
@@ -250,14 +222,14 @@ func (r *run) appendRepresentation(buf []byte, obj ref, specs []*plan.Representa
 		}
 		buf = append(buf, `{"__typename":`...)
 		buf = appendJSONString(buf, as)
-		return r.appendFields(buf, obj, s.Selection, false)
+		return t.appendFields(buf, obj, s.Selection, false)
 	}
 	return buf, false
 }
 
 // appendFields writes the selected fields of obj (after the opening brace; first
 // says whether a member was written already) and the closing brace.
-func (r *run) appendFields(buf []byte, obj ref, sel []*plan.KeyField, first bool) ([]byte, bool) {
+func (t *tree) appendFields(buf []byte, obj uint32, sel []*plan.KeyField, first bool) ([]byte, bool) {
 	for _, f := range sel {
 		if f.Name == "__typename" {
 			continue
@@ -266,7 +238,7 @@ func (r *run) appendFields(buf []byte, obj ref, sel []*plan.KeyField, first bool
 		if f.Key != "" {
 			key = f.Key
 		}
-		v, ok := r.get(obj, key)
+		v, ok := t.get(obj, key)
 		if !ok {
 			if f.Optional {
 				continue
@@ -279,35 +251,35 @@ func (r *run) appendFields(buf []byte, obj ref, sel []*plan.KeyField, first bool
 		first = false
 		buf = appendJSONString(buf, f.Name)
 		buf = append(buf, ':')
-		if buf, ok = r.appendSelected(buf, v, f.Children); !ok {
+		if buf, ok = t.appendSelected(buf, v, f.Children); !ok {
 			return buf, false
 		}
 	}
 	return append(buf, '}'), true
 }
 
-func (r *run) appendSelected(buf []byte, v ref, children []*plan.KeyField) ([]byte, bool) {
+func (t *tree) appendSelected(buf []byte, v uint32, children []*plan.KeyField) ([]byte, bool) {
 	if len(children) == 0 {
-		return r.appendValue(buf, v), true
+		return t.appendValue(buf, v), true
 	}
-	switch r.kind(v) {
+	switch t.kind(v) {
 	case kindObject:
 		buf = append(buf, '{')
 		first := true
-		if tn, ok := r.get(v, "__typename"); ok {
+		if tn, ok := t.get(v, "__typename"); ok {
 			buf = append(buf, `"__typename":`...)
-			buf = r.appendValue(buf, tn)
+			buf = t.appendValue(buf, tn)
 			first = false
 		}
-		return r.appendFields(buf, v, children, first)
+		return t.appendFields(buf, v, children, first)
 	case kindArray:
 		buf = append(buf, '[')
 		ok := true
-		r.items(v, func(i int, item ref) bool {
+		t.items(v, func(i int, item uint32) bool {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			buf, ok = r.appendSelected(buf, item, children)
+			buf, ok = t.appendSelected(buf, item, children)
 			return ok
 		})
 		if !ok {
@@ -315,107 +287,103 @@ func (r *run) appendSelected(buf []byte, v ref, children []*plan.KeyField) ([]by
 		}
 		return append(buf, ']'), true
 	default:
-		return r.appendValue(buf, v), true
+		return t.appendValue(buf, v), true
 	}
 }
 
 // merge merges a subgraph result into the response tree. An object's __typename
 // is only replaced by a concrete type's name: an @interfaceObject subgraph
 // answers with the interface's name, its owner with the real type.
-func (r *run) merge(dst, src ref) {
-	if r.kind(dst) != kindObject || r.kind(src) != kindObject {
+func (r *run) merge(dst, src uint32) {
+	t := r.tree
+	if t.kind(dst) != kindObject || t.kind(src) != kindObject {
 		return
 	}
-	sd, sn := r.at(src)
 	fresh := false // src has members dst lacks: link it
-	for c, i := src.n+1, uint32(0); i < sn.count; i++ {
-		cn := &sd.nodes[c]
-		k, v := sd.keyOf(cn), r.resolve(ref{src.d, c})
+	sn := &t.nodes[src]
+	for c, i := src+1, uint32(0); i < sn.count; i++ {
+		cn := &t.nodes[c]
+		k, v := t.keyOf(cn), t.resolve(c)
 		c = cn.next
-		cur, ok := r.get(dst, k)
+		cur, ok := t.get(dst, k)
 		if !ok {
 			fresh = true
 			continue
 		}
-		if cur == v || r.same(cur, v) {
+		if cur == v || t.same(cur, v) {
 			continue
 		}
 		if k == "__typename" {
 			if r.concrete(v) {
-				r.replace(cur, v)
+				t.replace(cur, v)
 			}
 			continue
 		}
-		ck, vk := r.kind(cur), r.kind(v)
+		ck, vk := t.kind(cur), t.kind(v)
 		switch {
 		case ck == kindObject && vk == kindObject:
 			r.merge(cur, v)
-		case ck == kindArray && vk == kindArray && r.count(cur) == r.count(v):
+		case ck == kindArray && vk == kindArray && t.nodes[cur].count == t.nodes[v].count:
 			r.mergeItems(cur, v)
 		default:
-			r.replace(cur, v)
+			t.replace(cur, v)
 		}
 	}
 	if fresh {
-		r.appendLink(dst, src)
+		t.appendLink(dst, src)
 	}
 }
 
-func (r *run) mergeItems(dst, src ref) {
-	dd, dn := r.at(dst)
-	sd := r.docs[src.d]
-	dc, sc := dst.n+1, src.n+1
-	for i := uint32(0); i < dn.count; i++ {
-		cur, v := r.resolve(ref{dst.d, dc}), r.resolve(ref{src.d, sc})
-		dc, sc = dd.nodes[dc].next, sd.nodes[sc].next
+func (r *run) mergeItems(dst, src uint32) {
+	t := r.tree
+	dc, sc := dst+1, src+1
+	for i := uint32(0); i < t.nodes[dst].count; i++ {
+		cur, v := t.resolve(dc), t.resolve(sc)
+		dc, sc = t.nodes[dc].next, t.nodes[sc].next
 		switch {
 		case cur == v:
-		case r.kind(cur) == kindObject && r.kind(v) == kindObject:
+		case t.kind(cur) == kindObject && t.kind(v) == kindObject:
 			r.merge(cur, v)
-		case !r.same(cur, v):
-			r.replace(cur, v)
+		case !t.same(cur, v):
+			t.replace(cur, v)
 		}
 	}
 }
 
-func (r *run) count(x ref) uint32 { return r.docs[x.d].nodes[x.n].count }
-
 // same reports two scalars with the same bytes (nothing to merge).
-func (r *run) same(a, b ref) bool {
-	ad, an := r.at(a)
-	bd, bn := r.at(b)
+func (t *tree) same(a, b uint32) bool {
+	an, bn := &t.nodes[a], &t.nodes[b]
 	if an.kind != bn.kind || an.kind == kindObject || an.kind == kindArray {
 		return false
 	}
-	return bytes.Equal(ad.bytes(an), bd.bytes(bn))
+	return bytes.Equal(t.bytes(an), t.bytes(bn))
 }
 
-func (r *run) replace(old, v ref) {
-	if r.forward == nil {
-		r.forward = map[ref]ref{}
+func (t *tree) replace(old, v uint32) {
+	if t.forward == nil {
+		t.forward = map[uint32]uint32{}
 	}
-	r.forward[old] = v
-	_, n := r.at(old)
-	n.flags |= flagForward
+	t.forward[old] = v
+	t.nodes[old].flags |= flagForward
 }
 
-func (r *run) appendLink(dst, src ref) {
-	r.links = append(r.links, link{to: src})
-	l := uint32(len(r.links) - 1)
-	_, n := r.at(dst)
+func (t *tree) appendLink(dst, src uint32) {
+	t.links = append(t.links, link{to: src})
+	l := uint32(len(t.links) - 1)
+	n := &t.nodes[dst]
 	if n.ext == 0 {
 		n.ext = l
 		return
 	}
 	last := n.ext
-	for r.links[last].next != 0 {
-		last = r.links[last].next
+	for t.links[last].next != 0 {
+		last = t.links[last].next
 	}
-	r.links[last].next = l
+	t.links[last].next = l
 }
 
 // concrete reports whether a __typename names an object type of the API schema.
-func (r *run) concrete(v ref) bool {
+func (r *run) concrete(v uint32) bool {
 	if r.kind(v) != kindString {
 		return false
 	}

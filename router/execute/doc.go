@@ -93,8 +93,10 @@ var errSyntax = errors.New("invalid JSON")
 // top-level value. On error the tree is left as it was.
 func (t *tree) parse(b []byte) (uint32, error) {
 	base, nodes := len(t.raw), len(t.nodes)
-	if uint64(base)+uint64(len(b))*2 > 1<<32-1 {
-		return 0, fmt.Errorf("%w: responses over 2 GiB", errSyntax)
+	// Decoded keys go after the bytes and can take 3 bytes per input byte
+	// (invalid UTF-8 becomes U+FFFD): offsets must stay within 32 bits.
+	if uint64(base)+uint64(len(b))*4 > 1<<32-1 {
+		return 0, fmt.Errorf("%w: responses over 1 GiB", errSyntax)
 	}
 	t.raw = append(t.raw, b...)
 	p := parser{t: t, b: t.raw[:base+len(b)], pos: base, base: base}

@@ -344,6 +344,8 @@ func (r *run) mergeItems(dst, src uint32) {
 		case cur == v:
 		case t.kind(cur) == kindObject && t.kind(v) == kindObject:
 			r.merge(cur, v)
+		case t.kind(cur) == kindArray && t.kind(v) == kindArray && t.nodes[cur].count == t.nodes[v].count:
+			r.mergeItems(cur, v)
 		case !t.same(cur, v):
 			t.replace(cur, v)
 		}

@@ -6,7 +6,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
+	"runtime/metrics"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -75,4 +79,46 @@ func BenchmarkGateway(b *testing.B) {
 			b.Fatal(resp.Errors)
 		}
 	}
+}
+
+// BenchmarkGatewayParallel runs the benchmark query from 50 goroutines at once (the
+// load of bench/federation/run.sh) and reports the peak heap of live and
+// not-yet-collected objects, sampled every millisecond: what executions in
+// progress hold. The in-process subgraphs count too.
+func BenchmarkGatewayParallel(b *testing.B) {
+	gw, query, _ := setup(b)
+	b.ReportAllocs()
+	b.SetParallelism((50 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				metrics.Read(sample)
+				if v := sample[0].Value.Uint64(); v > peak.Load() {
+					peak.Store(v)
+				}
+			}
+		}
+	}()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp := gw.Do(context.Background(), request(query, "bench"))
+			if len(resp.Errors) > 0 {
+				b.Error(resp.Errors)
+				return
+			}
+		}
+	})
+	close(stop)
+	<-done
+	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
 }

@@ -138,7 +138,7 @@ func (s *shaper) value(v uint32, found bool, t *ast.Type, f *plan.Field, parent 
 		return true
 	}
 	if f.Selection == nil {
-		if !s.leaf(v, t) {
+		if !s.leaf(v, f.Enum) {
 			return s.nullOrFail(start, t)
 		}
 		return true
@@ -173,9 +173,9 @@ func (s *shaper) value(v uint32, found bool, t *ast.Type, f *plan.Field, parent 
 }
 
 // leaf writes a scalar or enum value; enum values must be in the API schema.
-func (s *shaper) leaf(v uint32, t *ast.Type) bool {
+func (s *shaper) leaf(v uint32, enum *ast.Definition) bool {
 	n := &s.r.nodes[v]
-	if def := s.r.e.schema.Types[t.Name()]; def != nil && def.Kind == ast.Enum {
+	if def := enum; def != nil {
 		if n.kind != kindString || def.EnumValues.ForName(s.r.str(n)) == nil {
 			s.r.errors = append(s.r.errors, Error{
 				Message:    fmt.Sprintf("Enum %q cannot represent value: %s", def.Name, s.r.appendValue(nil, v)),

@@ -20,6 +20,9 @@ type Field struct {
 	// ResponseKey: two fragments on different types select the same response key
 	// with different types, which a subgraph would reject as a field conflict.
 	InternalKey string
+	// Enum is the field's enum type when its named type is one (its values are
+	// checked against the API schema when the response is written).
+	Enum *ast.Definition
 }
 
 // DataKey is the key of the field's value in subgraph responses.
@@ -136,7 +139,13 @@ func (n *normalizer) collect(obj *ast.Definition, sets []ast.SelectionSet) ([]*F
 							def = d
 						}
 					}
-					p = &pending{field: &Field{ResponseKey: key, Name: sel.Name, Arguments: sel.Arguments, Def: def}}
+					f := &Field{ResponseKey: key, Name: sel.Name, Arguments: sel.Arguments, Def: def}
+					if def != nil {
+						if t := n.schema.Types[def.Type.Name()]; t != nil && t.Kind == ast.Enum {
+							f.Enum = t
+						}
+					}
+					p = &pending{field: f}
 					byKey[key] = p
 					order = append(order, p)
 				}

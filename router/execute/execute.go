@@ -19,6 +19,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sync/singleflight"
 
@@ -176,6 +177,17 @@ var (
 	bodyPool = newFreeList(128, func() *bytes.Buffer { return new(bytes.Buffer) })
 )
 
+// maxPooledBuffer: a request or response buffer that grew past this is left to
+// the garbage collector rather than kept (a pool of 128 must not pin 128 large
+// responses).
+const maxPooledBuffer = 1 << 20
+
+func putBuffer(l *freeList[*bytes.Buffer], b *bytes.Buffer) {
+	if b.Cap() <= maxPooledBuffer {
+		l.put(b)
+	}
+}
+
 // Execute runs the plan and writes the response data.
 func (e *Executor) Execute(ctx context.Context, req *Request) *Result {
 	r := &run{e: e, req: req, tree: newTree()}
@@ -239,38 +251,43 @@ func (r *run) rootFetch(ctx context.Context, f *plan.Fetch) {
 func (r *run) entityFetch(ctx context.Context, f *plan.Fetch, path []string) {
 	r.mu.Lock()
 	targets := r.collect(0, path, nil)
-	var reps [][]byte
-	var groups [][]uint32
-	index := make(map[string]int, len(targets))
+	// groupOf[k] is the representation of targets[k] (-1: none); identical
+	// representations are sent once.
+	groupOf := make([]int32, len(targets))
+	reps := make([][]byte, 0, len(targets))
+	index := make(map[string]int32, len(targets))
 	var buf []byte
-	for _, t := range targets {
+	for k, t := range targets {
 		start := len(buf)
 		var ok bool
 		buf, ok = r.appendRepresentation(buf, t, f.Requires)
 		if !ok {
 			buf = buf[:start]
+			groupOf[k] = -1
 			continue
 		}
 		rep := buf[start:]
-		i, seen := index[string(rep)]
+		// The bytes of a kept representation are never written again (only a
+		// duplicate's are, after the truncation below), so the key may alias them.
+		key := unsafe.String(unsafe.SliceData(rep), len(rep))
+		i, seen := index[key]
 		if !seen {
-			i = len(reps)
-			index[string(rep)] = i
+			i = int32(len(reps))
+			index[key] = i
 			reps = append(reps, rep)
-			groups = append(groups, nil)
 		} else {
 			buf = buf[:start]
 		}
-		groups[i] = append(groups[i], t)
+		groupOf[k] = i
 	}
 	r.mu.Unlock()
 	if len(reps) == 0 {
 		return
 	}
 	err := r.fetch(ctx, f, reps, func(resp *subgraphResponse) {
-		r.mergeEntities(resp, groups)
+		r.mergeEntities(resp, targets, groupOf, len(reps))
 		if len(resp.errors) > 0 {
-			r.entityErrors(f, path, resp, groups)
+			r.entityErrors(f, path, resp, targets, groupOf, len(reps))
 		}
 	})
 	if err != nil {
@@ -279,7 +296,7 @@ func (r *run) entityFetch(ctx context.Context, f *plan.Fetch, path []string) {
 }
 
 // mergeEntities merges each entity into the objects its representation came from.
-func (r *run) mergeEntities(resp *subgraphResponse, groups [][]uint32) {
+func (r *run) mergeEntities(resp *subgraphResponse, targets []uint32, groupOf []int32, n int) {
 	if !resp.hasData {
 		return
 	}
@@ -287,21 +304,20 @@ func (r *run) mergeEntities(resp *subgraphResponse, groups [][]uint32) {
 	if !ok || r.kind(list) != kindArray {
 		return
 	}
+	ents := make([]uint32, 0, n)
 	r.items(list, func(i int, ent uint32) bool {
-		if i >= len(groups) {
-			return false
-		}
-		if r.kind(ent) == kindObject {
-			for _, t := range groups[i] {
-				r.merge(t, ent)
-			}
-		}
-		return true
+		ents = append(ents, ent)
+		return i+1 < n
 	})
+	for k, t := range targets {
+		if g := groupOf[k]; g >= 0 && int(g) < len(ents) && r.kind(ents[g]) == kindObject {
+			r.merge(t, ents[g])
+		}
+	}
 }
 
 // entityErrors maps _entities errors back to the client's paths.
-func (r *run) entityErrors(f *plan.Fetch, path []string, resp *subgraphResponse, groups [][]uint32) {
+func (r *run) entityErrors(f *plan.Fetch, path []string, resp *subgraphResponse, targets []uint32, groupOf []int32, n int) {
 	var paths [][]any
 	pathOf := map[uint32][]any{}
 	for i, t := range r.collect(0, path, &paths) {
@@ -309,10 +325,12 @@ func (r *run) entityErrors(f *plan.Fetch, path []string, resp *subgraphResponse,
 	}
 	for _, se := range resp.errors {
 		if len(se.Path) >= 2 && se.Path[0] == "_entities" {
-			if n, ok := se.Path[1].(json.Number); ok {
-				if i, err := n.Int64(); err == nil && int(i) < len(groups) {
-					for _, t := range groups[i] {
-						r.errors = append(r.errors, se.rewrite(f.ServiceName, append(append([]any(nil), pathOf[t]...), normalizePath(se.Path[2:])...)))
+			if num, ok := se.Path[1].(json.Number); ok {
+				if i, err := num.Int64(); err == nil && i >= 0 && int(i) < n {
+					for k, t := range targets {
+						if int64(groupOf[k]) == i {
+							r.errors = append(r.errors, se.rewrite(f.ServiceName, append(append([]any(nil), pathOf[t]...), normalizePath(se.Path[2:])...)))
+						}
 					}
 					continue
 				}
@@ -452,11 +470,7 @@ func (r *run) fetch(ctx context.Context, f *plan.Fetch, reps [][]byte, use func(
 		}
 	}()
 	raw := readPool.get()
-	defer func() {
-		if raw.Cap() <= maxPooledBytes {
-			readPool.put(raw)
-		}
-	}()
+	defer putBuffer(readPool, raw)
 	status, err := e.send(ctx, f, r.req, reps, raw)
 	if err != nil {
 		return err
@@ -479,7 +493,7 @@ func (e *Executor) send(ctx context.Context, f *plan.Fetch, req *Request, reps [
 	}
 	body := bodyPool.get()
 	body.Reset()
-	defer bodyPool.put(body)
+	defer putBuffer(bodyPool, body)
 	if err := requestBody(body, f, req.Variables, reps); err != nil {
 		return 0, failf("could not encode the request: %v", err)
 	}

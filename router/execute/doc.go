@@ -66,6 +66,9 @@ type tree struct {
 	nodes   []node
 	links   []link
 	forward map[uint32]uint32
+	// index deduplicates an entity fetch's representations (its keys alias
+	// the request being built, so it is cleared before every use).
+	index map[string]int32
 }
 
 var treePool = newFreeList(64, func() *tree { return new(tree) })
@@ -77,6 +80,7 @@ func newTree() *tree {
 	t.nodes = append(t.nodes[:0], node{kind: kindObject, end: 2})
 	t.links = append(t.links[:0], link{}) // link 0 means none
 	clear(t.forward)
+	clear(t.index)
 	return t
 }
 

@@ -59,8 +59,9 @@ type Executor struct {
 	schema       *ast.Schema
 	timeout      time.Duration
 	// dedup shares one subgraph request among identical query requests in flight.
-	dedup  bool
-	flight singleflight.Group
+	dedup   bool
+	flight  singleflight.Group
+	workers *workers
 }
 
 // LocalResolver answers root fields the router owns (introspection).
@@ -109,6 +110,7 @@ func New(sg *supergraph.Supergraph, opts ...Option) *Executor {
 		maxBodyBytes: 64 << 20,
 		schema:       sg.API,
 		timeout:      30 * time.Second,
+		workers:      newWorkers(10 * time.Second),
 	}
 	for _, g := range sg.Graphs {
 		e.urls[g.Name] = g.URL
@@ -216,10 +218,10 @@ func (r *run) node(ctx context.Context, n plan.Node) {
 		var wg sync.WaitGroup
 		for _, c := range n.Nodes[1:] {
 			wg.Add(1)
-			go func() {
+			r.e.workers.run(func() {
 				defer wg.Done()
 				r.node(ctx, c)
-			}()
+			})
 		}
 		r.node(ctx, n.Nodes[0])
 		wg.Wait()
@@ -255,7 +257,7 @@ func (r *run) entityFetch(ctx context.Context, f *plan.Fetch, path []string) {
 	// representations are sent once.
 	groupOf := make([]int32, len(targets))
 	reps := make([][]byte, 0, len(targets))
-	index := make(map[string]int32, len(targets))
+	index := r.repIndex()
 	var buf []byte
 	for k, t := range targets {
 		start := len(buf)
@@ -293,6 +295,16 @@ func (r *run) entityFetch(ctx context.Context, f *plan.Fetch, path []string) {
 	if err != nil {
 		r.fetchFailed(f, err)
 	}
+}
+
+// repIndex returns the tree's empty map of representations (kept with the
+// pooled tree: a warm map allocates nothing). Called with r.mu held.
+func (r *run) repIndex() map[string]int32 {
+	if r.index == nil {
+		r.index = make(map[string]int32)
+	}
+	clear(r.index)
+	return r.index
 }
 
 // mergeEntities merges each entity into the objects its representation came from.

@@ -59,6 +59,9 @@ type node struct {
 type link struct {
 	to   uint32
 	next uint32
+	// shadows: the parts before this one have some of its members (but
+	// __typename), which lookups must find there.
+	shadows bool
 }
 
 type tree struct {

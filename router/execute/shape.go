@@ -80,6 +80,7 @@ func (r *run) shape(sel *plan.Selection) json.RawMessage {
 func (s *shaper) object(obj uint32, sel *plan.Selection, typeName string) bool {
 	start := s.buf.Len()
 	s.buf.WriteByte('{')
+	cur := s.r.cursor(obj)
 	for i, f := range sel.FieldsFor(typeName) {
 		if i > 0 {
 			s.buf.WriteByte(',')
@@ -91,7 +92,7 @@ func (s *shaper) object(obj uint32, sel *plan.Selection, typeName string) bool {
 			continue
 		}
 		s.path = append(s.path, pathElem{key: f.ResponseKey})
-		v, found := s.r.get(obj, f.DataKey())
+		v, found := s.r.getNext(&cur, f.DataKey())
 		ok := s.value(v, found, f.Def.Type, f, typeName)
 		s.path = s.path[:len(s.path)-1]
 		if !ok {

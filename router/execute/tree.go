@@ -29,15 +29,24 @@ func (t *tree) kind(x uint32) uint8 { return t.nodes[x].kind }
 
 // get finds a member of an object, merged members included.
 func (t *tree) get(obj uint32, key string) (uint32, bool) {
-	part := obj
-	var l uint32
+	m, _, _, ok := t.locate(obj, key)
+	if !ok {
+		return 0, false
+	}
+	return t.resolve(m), true
+}
+
+// locate finds the first member with key in an object and its merged parts:
+// the member, the part holding it and the link that led there (0: the object).
+func (t *tree) locate(obj uint32, key string) (m, part, l uint32, ok bool) {
+	part = obj
 	for {
 		n := &t.nodes[part]
 		if n.kind != kindObject {
-			return 0, false
+			return 0, 0, 0, false
 		}
-		if c, ok := t.member(part, key); ok {
-			return t.resolve(c), true
+		if c, found := t.member(part, key); found {
+			return c, part, l, true
 		}
 		if l == 0 {
 			l = n.ext
@@ -45,10 +54,92 @@ func (t *tree) get(obj uint32, key string) (uint32, bool) {
 			l = t.links[l].next
 		}
 		if l == 0 {
-			return 0, false
+			return 0, 0, 0, false
 		}
 		part = t.links[l].to
 	}
+}
+
+// cursor looks up an object's fields faster when each of its parts (the
+// object and the results merged into it) holds them in the order they are
+// asked (the usual case: subgraph operations select fields in the client's
+// order): it keeps, for each of the first parts, the member after the last one
+// found there, and tries those before searching.
+type cursor struct {
+	obj  uint32
+	n    int
+	next [cursorParts]uint32 // per part, the member to try (0: none)
+	// safe[i]: a member of part i is the first match get would find: part 0
+	// is the object itself, a later part must not repeat members of the parts
+	// before it (but __typename, which guesses skip).
+	safe [cursorParts]bool
+	part [cursorParts]uint32
+}
+
+const cursorParts = 4
+
+func (t *tree) cursor(obj uint32) cursor {
+	c := cursor{obj: obj}
+	part, l := obj, uint32(0)
+	for c.n < cursorParts {
+		n := &t.nodes[part]
+		if n.kind != kindObject {
+			break
+		}
+		c.part[c.n], c.safe[c.n] = part, l == 0 || !t.links[l].shadows
+		if n.count > 0 {
+			c.next[c.n] = t.skipTypename(part + 1)
+		}
+		c.n++
+		if l == 0 {
+			l = n.ext
+		} else {
+			l = t.links[l].next
+		}
+		if l == 0 {
+			break
+		}
+		part = t.links[l].to
+	}
+	return c
+}
+
+// skipTypename returns member m, or the one after it when m is __typename (0: none).
+func (t *tree) skipTypename(m uint32) uint32 {
+	if n := &t.nodes[m]; n.keyLen == uint16(len("__typename")) && t.keyOf(n) == "__typename" {
+		return n.next
+	}
+	return m
+}
+
+// getNext is get through a cursor.
+func (t *tree) getNext(c *cursor, key string) (uint32, bool) {
+	for i := 0; i < c.n; i++ {
+		m := c.next[i]
+		if m == 0 || !c.safe[i] {
+			continue
+		}
+		if cn := &t.nodes[m]; int(cn.keyLen) == len(key) && t.keyOf(cn) == key {
+			c.next[i] = t.nodes[m].next
+			if c.next[i] != 0 {
+				c.next[i] = t.skipTypename(c.next[i])
+			}
+			return t.resolve(m), true
+		}
+	}
+	m, part, _, ok := t.locate(c.obj, key)
+	if !ok {
+		return 0, false
+	}
+	for i := 0; i < c.n; i++ {
+		if c.part[i] == part {
+			if c.next[i] = t.nodes[m].next; c.next[i] != 0 {
+				c.next[i] = t.skipTypename(c.next[i])
+			}
+			break
+		}
+	}
+	return t.resolve(m), true
 }
 
 // members calls fn for every member of an object, merged members included,
@@ -299,7 +390,8 @@ func (r *run) merge(dst, src uint32) {
 	if t.kind(dst) != kindObject || t.kind(src) != kindObject {
 		return
 	}
-	fresh := false // src has members dst lacks: link it
+	fresh := false    // src has members dst lacks: link it
+	shadowed := false // dst has some of src's members (but __typename)
 	sn := &t.nodes[src]
 	for c, i := src+1, uint32(0); i < sn.count; i++ {
 		cn := &t.nodes[c]
@@ -309,6 +401,9 @@ func (r *run) merge(dst, src uint32) {
 		if !ok {
 			fresh = true
 			continue
+		}
+		if k != "__typename" {
+			shadowed = true
 		}
 		if cur == v || t.same(cur, v) {
 			continue
@@ -330,7 +425,7 @@ func (r *run) merge(dst, src uint32) {
 		}
 	}
 	if fresh {
-		t.appendLink(dst, src)
+		t.appendLink(dst, src, shadowed)
 	}
 }
 
@@ -369,8 +464,8 @@ func (t *tree) replace(old, v uint32) {
 	t.nodes[old].flags |= flagForward
 }
 
-func (t *tree) appendLink(dst, src uint32) {
-	t.links = append(t.links, link{to: src})
+func (t *tree) appendLink(dst, src uint32, shadowed bool) {
+	t.links = append(t.links, link{to: src, shadows: shadowed})
 	l := uint32(len(t.links) - 1)
 	n := &t.nodes[dst]
 	if n.ext == 0 {

@@ -85,10 +85,15 @@ func (s *shaper) object(obj uint32, sel *plan.Selection, typeName string) bool {
 		if i > 0 {
 			s.buf.WriteByte(',')
 		}
-		writeString(&s.buf, f.ResponseKey)
-		s.buf.WriteByte(':')
+		// Response keys and type names are GraphQL names ([_A-Za-z][_0-9A-Za-z]*):
+		// nothing to escape.
+		s.buf.WriteByte('"')
+		s.buf.WriteString(f.ResponseKey)
+		s.buf.WriteString(`":`)
 		if f.Name == "__typename" {
-			writeString(&s.buf, typeName)
+			s.buf.WriteByte('"')
+			s.buf.WriteString(typeName)
+			s.buf.WriteByte('"')
 			continue
 		}
 		s.path = append(s.path, pathElem{key: f.ResponseKey})

@@ -69,7 +69,10 @@ func (s *shaper) pathSlice() []any {
 
 func (r *run) shape(sel *plan.Selection) json.RawMessage {
 	s := &shaper{r: r}
-	s.buf.Grow(4096)
+	// The client's JSON is about the size of the subgraph data it comes from
+	// (87 KB from 61 KB in the benchmark): one allocation instead of a doubling
+	// series.
+	s.buf.Grow(4096 + len(r.raw)*3/2)
 	if !s.object(0, sel, sel.TypeName) {
 		return json.RawMessage("null")
 	}

@@ -70,16 +70,17 @@ func writeResponse(w http.ResponseWriter, media string, resp *gateway.Response) 
 		}
 	}
 
-	var buf bytes.Buffer
-	buf.WriteByte('{')
-	sep := func() {
-		if buf.Len() > 1 {
-			buf.WriteByte(',')
-		}
-	}
+	// The data (the bulk of a response) is written as it is, between a head and
+	// a tail built here: no copy of it.
+	var head, tail bytes.Buffer
+	head.WriteByte('{')
 	if resp.Data != nil {
-		buf.WriteString(`"data":`)
-		buf.Write(resp.Data)
+		head.WriteString(`"data":`)
+	}
+	sep := func() {
+		if resp.Data != nil || tail.Len() > 0 {
+			tail.WriteByte(',')
+		}
 	}
 	if len(errs) > 0 {
 		b, err := json.Marshal(errs)
@@ -87,8 +88,8 @@ func writeResponse(w http.ResponseWriter, media string, resp *gateway.Response) 
 			panic("server: cannot encode errors: " + err.Error())
 		}
 		sep()
-		buf.WriteString(`"errors":`)
-		buf.Write(b)
+		tail.WriteString(`"errors":`)
+		tail.Write(b)
 	}
 	if len(resp.Extensions) > 0 {
 		b, err := json.Marshal(resp.Extensions)
@@ -96,19 +97,19 @@ func writeResponse(w http.ResponseWriter, media string, resp *gateway.Response) 
 			panic("server: cannot encode extensions: " + err.Error())
 		}
 		sep()
-		buf.WriteString(`"extensions":`)
-		buf.Write(b)
+		tail.WriteString(`"extensions":`)
+		tail.Write(b)
 	}
-	if buf.Len() == 1 { // neither data nor errors: still a valid response
-		buf.WriteString(`"data":null`)
+	if resp.Data == nil && tail.Len() == 0 { // neither data nor errors: still a valid response
+		head.WriteString(`"data":null`)
 	}
-	buf.WriteByte('}')
+	tail.WriteByte('}')
 
 	status := statusFor(media, resp)
 	if status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", "POST")
 	}
-	writeBody(w, media, status, buf.Bytes())
+	writeBody(w, media, status, head.Bytes(), resp.Data, tail.Bytes())
 }
 
 // errorBody is the GraphQL error response the server writes itself.
@@ -123,13 +124,22 @@ func writeError(w http.ResponseWriter, media string, e *httpError) {
 	writeBody(w, media, e.status, errorBody(e.code, e.message))
 }
 
-func writeBody(w http.ResponseWriter, media string, status int, body []byte) {
+// writeBody writes a response whose body is the parts one after the other.
+func writeBody(w http.ResponseWriter, media string, status int, parts ...[]byte) {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
 	h := w.Header()
 	h.Set("Content-Type", media+"; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Content-Length", strconv.Itoa(n))
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	for _, p := range parts {
+		if _, err := w.Write(p); err != nil {
+			return // the client went away
+		}
+	}
 }
 
 // recoverer turns a panic in a handler into a 500 with a GraphQL error body

@@ -78,6 +78,7 @@ func BenchmarkGateway(b *testing.B) {
 		if len(resp.Errors) > 0 {
 			b.Fatal(resp.Errors)
 		}
+		resp.Release() // as the server does once the response is written
 	}
 }
 
@@ -116,6 +117,7 @@ func BenchmarkGatewayParallel(b *testing.B) {
 				b.Error(resp.Errors)
 				return
 			}
+			resp.Release()
 		}
 	})
 	close(stop)

@@ -134,6 +134,17 @@ type Result struct {
 	// Data is the client's data JSON ("null" when null propagation reached the root).
 	Data   json.RawMessage
 	Errors []Error
+	buf    *bytes.Buffer // pooled memory of Data
+}
+
+// Release gives the memory of Data back for reuse: call it once Data is
+// written, and use Data no more. Not calling it is fine (the garbage collector
+// takes the memory).
+func (r *Result) Release() {
+	if r.buf != nil {
+		putBuffer(outPool, r.buf)
+		r.buf, r.Data = nil, nil
+	}
 }
 
 type run struct {
@@ -177,6 +188,7 @@ func (l *freeList[T]) put(v T) {
 var (
 	readPool = newFreeList(128, func() *bytes.Buffer { return new(bytes.Buffer) })
 	bodyPool = newFreeList(128, func() *bytes.Buffer { return new(bytes.Buffer) })
+	outPool  = newFreeList(64, func() *bytes.Buffer { return new(bytes.Buffer) })
 )
 
 // maxPooledBuffer: a request or response buffer that grew past this is left to
@@ -198,8 +210,8 @@ func (e *Executor) Execute(ctx context.Context, req *Request) *Result {
 		r.node(ctx, req.Plan.Root)
 	}
 	r.local(req.Plan.Selection)
-	data := r.shape(req.Plan.Selection)
-	return &Result{Data: data, Errors: r.errors}
+	data, buf := r.shape(req.Plan.Selection)
+	return &Result{Data: data, Errors: r.errors, buf: buf}
 }
 
 func (r *run) addError(e Error) {

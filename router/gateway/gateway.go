@@ -186,7 +186,9 @@ func (g *Gateway) Do(ctx context.Context, req Request) *Response {
 		return g.exec.Execute(ctx, &execute.Request{Plan: p, Variables: vars, Header: hdr, OperationName: op.Name}), nil
 	}
 	var res *execute.Result
+	var release func()
 	if g.dedup && op.Operation == ast.Query {
+		// The result may be shared by several requests: not released.
 		v, err, _ := g.flight.Do(dedupKey(req, hdr), func() (any, error) { return run() })
 		if err != nil {
 			return requestError(KindOK, "SERVICE_UNAVAILABLE", "the request ended while waiting to execute: %v", err)
@@ -197,9 +199,9 @@ func (g *Gateway) Do(ctx context.Context, req Request) *Response {
 		if err != nil {
 			return requestError(KindOK, "SERVICE_UNAVAILABLE", "the request ended while waiting to execute: %v", err)
 		}
-		res = r
+		res, release = r, r.Release
 	}
-	out := &Response{Kind: KindOK, Data: res.Data, Errors: res.Errors}
+	out := &Response{Kind: KindOK, Data: res.Data, Errors: res.Errors, release: release}
 	if req.IncludePlan {
 		out.Extensions = map[string]any{"queryPlan": p}
 	}

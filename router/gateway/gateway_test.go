@@ -288,3 +288,27 @@ func TestDeduplication(t *testing.T) {
 		})
 	}
 }
+
+// TestRelease: a response's data goes back to the pool when the server is done
+// with it, except when request deduplication may have shared it.
+func TestRelease(t *testing.T) {
+	f := newFixture(t, 3)
+	resp := do(t, f.gw, `{ projects { name } }`, nil)
+	require.JSONEq(t, `{"projects":[{"name":"Project 0"},{"name":"Project 1"},{"name":"Project 2"}]}`, string(resp.Data))
+	resp.Release()
+	require.Nil(t, resp.Data, "released")
+	resp.Release() // twice is harmless
+	next := do(t, f.gw, `{ me { name } }`, nil)
+	require.JSONEq(t, `{"me":{"name":"User u1"}}`, string(next.Data))
+
+	sdl, err := os.ReadFile("../plan/testdata/basic/supergraph.graphql")
+	require.NoError(t, err)
+	sg, err := supergraph.Parse(string(sdl))
+	require.NoError(t, err)
+	as := httptest.NewServer(f.accounts)
+	t.Cleanup(as.Close)
+	shared := gateway.New(sg, gateway.WithRequestDeduplication(true), gateway.WithExecutorOptions(execute.WithSubgraphURL("accounts", as.URL)))
+	resp = do(t, shared, `{ me { name } }`, nil)
+	resp.Release()
+	require.JSONEq(t, `{"me":{"name":"User u1"}}`, string(resp.Data), "a possibly shared result is kept")
+}

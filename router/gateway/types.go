@@ -55,4 +55,14 @@ type Response struct {
 	Data       json.RawMessage
 	Errors     []Error
 	Extensions map[string]any
+	release    func()
+}
+
+// Release gives the memory of Data back for reuse once the response is
+// written; Data must not be used after. Not calling it is fine.
+func (r *Response) Release() {
+	if r.release != nil {
+		r.release()
+		r.release, r.Data = nil, nil
+	}
 }

@@ -94,6 +94,7 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		panic("server: executor returned a nil response")
 	}
 	writeResponse(w, media, resp)
+	resp.Release()
 }
 
 func (h *graphqlHandler) forwardHeader(in http.Header) http.Header {

@@ -196,14 +196,11 @@ func (p *parser) fail(msg string) error {
 }
 
 func (p *parser) space() {
-	for p.pos < len(p.b) {
-		switch p.b[p.pos] {
-		case ' ', '\t', '\n', '\r':
-			p.pos++
-		default:
-			return
-		}
+	b, i := p.b, p.pos
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r') {
+		i++
 	}
+	p.pos = i
 }
 
 // value parses one value into a new node and returns its index.
@@ -339,7 +336,16 @@ func (p *parser) setKey(child uint32, start, end int, flags uint8) error {
 func (p *parser) str() (uint8, error) {
 	var flags uint8
 	for p.pos < len(p.b) {
-		c := p.b[p.pos]
+		// Plain ASCII runs in a tight loop on a local index.
+		b, i := p.b, p.pos
+		for i < len(b) && plainASCII[b[i]] {
+			i++
+		}
+		p.pos = i
+		if i == len(b) {
+			break
+		}
+		c := b[i]
 		switch {
 		case c == '"':
 			p.pos++
@@ -376,6 +382,15 @@ func (p *parser) str() (uint8, error) {
 	}
 	return 0, p.fail("unterminated string")
 }
+
+// plainASCII marks the bytes a string may hold as they are: printable ASCII
+// but the quote and the backslash.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"slices"
@@ -758,4 +759,38 @@ func modelValue(cur, v any, concrete func(any) bool) any {
 		}
 	}
 	return v
+}
+
+// benchResponse is an _entities response shaped like the federation
+// benchmark's largest (about 48 KB).
+func benchResponse() []byte {
+	var b strings.Builder
+	b.WriteString(`{"data":{"_entities":[`)
+	for i := 0; i < 60; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"__typename":"Product","upc":"%d","reviews":[`, i)
+		for j := 0; j < 5; j++ {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"id":"%d","body":"Review %d of product %d: it does what it says, and the price is right.","author":{"__typename":"User","id":"%d","username":"user-%d"}}`, j, j, i, j, j)
+		}
+		b.WriteString(`]}`)
+	}
+	b.WriteString(`]}}`)
+	return []byte(b.String())
+}
+
+func BenchmarkParse(b *testing.B) {
+	doc := benchResponse()
+	b.SetBytes(int64(len(doc)))
+	tr := newTree()
+	for b.Loop() {
+		tr.raw, tr.nodes = tr.raw[:2], tr.nodes[:1]
+		if _, err := tr.parse(doc); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

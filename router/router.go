@@ -44,6 +44,9 @@ type Config struct {
 	DedupRequests bool
 	// DedupSubgraphRequests shares one subgraph request among identical ones in flight.
 	DedupSubgraphRequests bool
+	// SubgraphH2C speaks HTTP/2 without TLS to subgraphs at http:// URLs
+	// (all of them must accept it).
+	SubgraphH2C bool
 	// HideQueryPlans refuses the X-Studio-Query-Plan header (plans name subgraphs
 	// and the operations sent to them: hide them on a public graph).
 	HideQueryPlans bool
@@ -133,7 +136,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 	if o.client != nil {
 		execOpts = append(execOpts, execute.WithHTTPClient(o.client))
 	}
-	execOpts = append(execOpts, execute.WithDeduplication(cfg.DedupSubgraphRequests))
+	execOpts = append(execOpts, execute.WithDeduplication(cfg.DedupSubgraphRequests), execute.WithCleartextHTTP2(cfg.SubgraphH2C))
 	gw := gateway.New(sg, gateway.WithLogger(o.log), gateway.WithExecutorOptions(execOpts...),
 		gateway.WithMaxConcurrentExecutions(cfg.MaxConcurrentExecutions), gateway.WithRequestDeduplication(cfg.DedupRequests),
 		gateway.WithOverrideLabels(cfg.OverrideLabels...))

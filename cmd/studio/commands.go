@@ -32,6 +32,7 @@ func runRouter(ctx context.Context, args []string) error {
 	maxExec := fs.Int("max-executions", 0, "operations executing at once (default 16 per CPU)")
 	dedupIn := fs.Bool("dedup-requests", false, "identical query requests in flight share one execution")
 	dedupOut := fs.Bool("dedup-subgraph-requests", false, "identical subgraph query requests in flight share one request")
+	h2c := fs.Bool("subgraph-h2c", false, "HTTP/2 without TLS to http:// subgraphs (all of them must accept it)")
 	hidePlans := fs.Bool("hide-query-plans", false, "ignore the X-Studio-Query-Plan header (for a public graph)")
 	labels := fs.String("override-labels", "", "comma-separated progressive-override labels to switch on")
 	if err := fs.Parse(args); err != nil {
@@ -39,7 +40,7 @@ func runRouter(ctx context.Context, args []string) error {
 	}
 	log := newLogger(false)
 	r, err := router.New(ctx, router.Config{SupergraphFile: *sgFile, JWKSURL: *jwks, SubgraphURLs: subgraphURLsFromEnv(os.Environ()),
-		MaxConcurrentExecutions: *maxExec, DedupRequests: *dedupIn, DedupSubgraphRequests: *dedupOut,
+		MaxConcurrentExecutions: *maxExec, DedupRequests: *dedupIn, DedupSubgraphRequests: *dedupOut, SubgraphH2C: *h2c,
 		HideQueryPlans: *hidePlans, OverrideLabels: splitList(*labels)},
 		router.WithLogger(log))
 	if err != nil {

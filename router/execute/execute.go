@@ -62,6 +62,7 @@ type Executor struct {
 	dedup   bool
 	flight  singleflight.Group
 	workers *workers
+	h2c     bool
 }
 
 // LocalResolver answers root fields the router owns (introspection).
@@ -89,6 +90,13 @@ func WithSubgraphTimeout(d time.Duration) Option { return func(e *Executor) { e.
 // subgraph, body and forwarded headers) share one request. Off by default.
 func WithDeduplication(on bool) Option { return func(e *Executor) { e.dedup = on } }
 
+// WithCleartextHTTP2 speaks HTTP/2 without TLS (h2c, prior knowledge) to
+// subgraphs at http:// URLs; every such subgraph must accept it. Subgraphs at
+// https:// URLs get HTTP/2 whenever they offer it, with or without this
+// option. It applies to the executor's own transport (not to a client set
+// with WithHTTPClient).
+func WithCleartextHTTP2(on bool) Option { return func(e *Executor) { e.h2c = on } }
+
 // WithMaxResponseBytes limits the size of one subgraph response.
 func WithMaxResponseBytes(n int64) Option { return func(e *Executor) { e.maxBodyBytes = n } }
 
@@ -115,8 +123,15 @@ func New(sg *supergraph.Supergraph, opts ...Option) *Executor {
 	for _, g := range sg.Graphs {
 		e.urls[g.Name] = g.URL
 	}
+	own := e.client
 	for _, o := range opts {
 		o(e)
+	}
+	if e.h2c && e.client == own {
+		var p http.Protocols
+		p.SetHTTP2(true)
+		p.SetUnencryptedHTTP2(true)
+		e.client.Transport.(*http.Transport).Protocols = &p
 	}
 	return e
 }

@@ -312,3 +312,31 @@ func TestRelease(t *testing.T) {
 	resp.Release()
 	require.JSONEq(t, `{"me":{"name":"User u1"}}`, string(resp.Data), "a possibly shared result is kept")
 }
+
+// TestCleartextHTTP2: with the option the executor speaks HTTP/2 without TLS to
+// an http:// subgraph that accepts it, without it HTTP/1.1.
+func TestCleartextHTTP2(t *testing.T) {
+	sdl, err := os.ReadFile("../plan/testdata/basic/supergraph.graphql")
+	require.NoError(t, err)
+	sg, err := supergraph.Parse(string(sdl))
+	require.NoError(t, err)
+	f := newFixture(t, 1)
+	for _, h2c := range []bool{false, true} {
+		var protos sync.Map
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			protos.Store(r.Proto, true)
+			f.accounts.ServeHTTP(w, r)
+		}))
+		srv.Config.Protocols = new(http.Protocols)
+		srv.Config.Protocols.SetHTTP1(true)
+		srv.Config.Protocols.SetUnencryptedHTTP2(true)
+		srv.Start()
+		t.Cleanup(srv.Close)
+		gw := gateway.New(sg, gateway.WithExecutorOptions(execute.WithSubgraphURL("accounts", srv.URL), execute.WithCleartextHTTP2(h2c)))
+		resp := do(t, gw, `{ me { name } }`, nil)
+		require.JSONEq(t, `{"me":{"name":"User u1"}}`, string(resp.Data))
+		want := map[bool]string{false: "HTTP/1.1", true: "HTTP/2.0"}[h2c]
+		_, ok := protos.Load(want)
+		require.True(t, ok, "subgraph spoken to with %s", want)
+	}
+}

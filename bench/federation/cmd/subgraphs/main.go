@@ -65,7 +65,11 @@ func main() {
 		}
 		addr := net.JoinHostPort(*host, fmt.Sprint(*base+i))
 		h := &fedsub.Handler{Schema: ctors[i](st, string(sdl)), RequireAuth: *requireAuth, Cache: *cache, Recorder: rec, URL: "http://" + addr + "/graphql"}
-		srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		// HTTP/1.1, and HTTP/2 without TLS for a gateway that speaks it (studio router --subgraph-h2c).
+		var protocols http.Protocols
+		protocols.SetHTTP1(true)
+		protocols.SetUnencryptedHTTP2(true)
+		srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, Protocols: &protocols}
 		servers = append(servers, srv)
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {

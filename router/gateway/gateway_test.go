@@ -340,3 +340,34 @@ func TestCleartextHTTP2(t *testing.T) {
 		require.True(t, ok, "subgraph spoken to with %s", want)
 	}
 }
+
+// TestSubgraphStrings: strings come through with the meaning the subgraph gave
+// them (escapes, non-ASCII, HTML characters) and invalid UTF-8 becomes U+FFFD,
+// always as valid JSON.
+func TestSubgraphStrings(t *testing.T) {
+	for _, tc := range []struct{ raw, want string }{
+		{`"plain"`, "plain"},
+		{`"quote \" backslash \\ slash \/ tab \t nl \n"`, "quote \" backslash \\ slash / tab \t nl \n"},
+		{`"\u00e9\u4e2d\ud83d\ude00 \u2028"`, "é中😀 \u2028"},
+		{`"Zoë 中文 🎉"`, "Zoë 中文 🎉"},
+		{"\"bad \xff byte\"", "bad \ufffd byte"},
+		{`"<script>&amp;"`, "<script>&amp;"},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"data":{"me":{"name":` + tc.raw + `}}}`))
+		}))
+		t.Cleanup(srv.Close)
+		sdl, err := os.ReadFile("../plan/testdata/basic/supergraph.graphql")
+		require.NoError(t, err)
+		sg, err := supergraph.Parse(string(sdl))
+		require.NoError(t, err)
+		gw := gateway.New(sg, gateway.WithExecutorOptions(execute.WithSubgraphURL("accounts", srv.URL)))
+		resp := do(t, gw, `{ me { name } }`, nil)
+		require.Empty(t, resp.Errors)
+		require.True(t, json.Valid(resp.Data), "%s", resp.Data)
+		var got struct{ Me struct{ Name string } }
+		require.NoError(t, json.Unmarshal(resp.Data, &got))
+		require.Equal(t, tc.want, got.Me.Name, "from %s", tc.raw)
+	}
+}

@@ -1,13 +1,16 @@
 package federation_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"runtime"
 	"runtime/metrics"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -123,4 +126,67 @@ func BenchmarkGatewayParallel(b *testing.B) {
 	close(stop)
 	<-done
 	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
+}
+
+// memoryTransport answers each subgraph request with the response the real
+// subgraph gave to the same URL and body the first time: what remains is the
+// executor's own work (planning is cached), without sockets or subgraphs, so
+// its measurements vary far less than BenchmarkGateway's.
+type memoryTransport struct {
+	next http.RoundTripper
+	mu   sync.RWMutex
+	seen map[string][]byte
+}
+
+func (m *memoryTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	key := r.URL.String() + "\x00" + string(body)
+	m.mu.RLock()
+	resp, ok := m.seen[key]
+	m.mu.RUnlock()
+	if !ok {
+		fwd := r.Clone(r.Context())
+		fwd.Body = io.NopCloser(bytes.NewReader(body))
+		res, err := m.next.RoundTrip(fwd)
+		if err != nil {
+			return nil, err
+		}
+		defer res.Body.Close()
+		if resp, err = io.ReadAll(res.Body); err != nil {
+			return nil, err
+		}
+		m.mu.Lock()
+		m.seen[key] = resp
+		m.mu.Unlock()
+	}
+	return &http.Response{
+		StatusCode: http.StatusOK, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Content-Type": {"application/json"}}, ContentLength: int64(len(resp)),
+		Body: io.NopCloser(bytes.NewReader(resp)), Request: r,
+	}, nil
+}
+
+// BenchmarkExecutor runs the benchmark query with every subgraph response
+// served from memory (see memoryTransport), one query at a time.
+func BenchmarkExecutor(b *testing.B) {
+	mem := &memoryTransport{next: execute.NewTransport(), seen: map[string][]byte{}}
+	gw, query, st := setup(b, gateway.WithExecutorOptions(execute.WithHTTPClient(&http.Client{Transport: mem})))
+	var want struct {
+		Data json.RawMessage `json:"data"`
+	}
+	require.NoError(b, json.Unmarshal(fedsub.Monolith(st).Execute(query, "", nil), &want))
+	first := gw.Do(context.Background(), request(query, "bench"))
+	require.Empty(b, first.Errors)
+	require.JSONEq(b, string(want.Data), string(first.Data))
+	b.ReportAllocs()
+	for b.Loop() {
+		resp := gw.Do(context.Background(), request(query, "bench"))
+		if len(resp.Errors) > 0 {
+			b.Fatal(resp.Errors)
+		}
+		resp.Release()
+	}
 }

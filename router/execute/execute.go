@@ -149,7 +149,7 @@ type Result struct {
 	// Data is the client's data JSON ("null" when null propagation reached the root).
 	Data   json.RawMessage
 	Errors []Error
-	buf    *bytes.Buffer // pooled memory of Data
+	buf    *outBuf // pooled memory of Data
 }
 
 // Release gives the memory of Data back for reuse: call it once Data is
@@ -157,7 +157,7 @@ type Result struct {
 // takes the memory).
 func (r *Result) Release() {
 	if r.buf != nil {
-		putBuffer(outPool, r.buf)
+		putOut(r.buf)
 		r.buf, r.Data = nil, nil
 	}
 }
@@ -203,13 +203,22 @@ func (l *freeList[T]) put(v T) {
 var (
 	readPool = newFreeList(128, func() *bytes.Buffer { return new(bytes.Buffer) })
 	bodyPool = newFreeList(128, func() *bytes.Buffer { return new(bytes.Buffer) })
-	outPool  = newFreeList(64, func() *bytes.Buffer { return new(bytes.Buffer) })
+	outPool  = newFreeList(64, func() *outBuf { return new(outBuf) })
 )
 
 // maxPooledBuffer: a request or response buffer that grew past this is left to
 // the garbage collector rather than kept (a pool of 128 must not pin 128 large
 // responses).
 const maxPooledBuffer = 1 << 20
+
+// outBuf holds the memory of a client's JSON between executions.
+type outBuf struct{ b []byte }
+
+func putOut(o *outBuf) {
+	if cap(o.b) <= maxPooledBuffer {
+		outPool.put(o)
+	}
+}
 
 func putBuffer(l *freeList[*bytes.Buffer], b *bytes.Buffer) {
 	if b.Cap() <= maxPooledBuffer {

@@ -173,7 +173,7 @@ type run struct {
 }
 
 // freeList is a bounded pool that, unlike sync.Pool, survives garbage
-// collections: a warm doc keeps its buffers, so a steady load allocates
+// collections: a warm tree keeps its buffers, so a steady load allocates
 // almost nothing for reading and parsing.
 type freeList[T any] struct {
 	ch    chan T

@@ -9,7 +9,7 @@ import (
 	"github.com/studio-platform/studio/router/plan"
 )
 
-// The response tree is the subgraph responses themselves (docs), merged without
+// The response tree is the subgraph responses themselves (scan.go), merged without
 // copying: an object that receives a subgraph result gets a link to it, and a
 // member is looked up in the object first, then in its links in the order they
 // were made. A value that a later result replaces is marked forwarded. So one

@@ -157,7 +157,7 @@ type Result struct {
 // takes the memory).
 func (r *Result) Release() {
 	if r.buf != nil {
-		putOut(r.buf)
+		outPool.put(r.buf)
 		r.buf, r.Data = nil, nil
 	}
 }
@@ -170,60 +170,6 @@ type run struct {
 	// The response tree: the subgraph responses, merged (node 0 is the root
 	// object). It goes back to the pool when the response is written.
 	*tree
-}
-
-// freeList is a bounded pool that, unlike sync.Pool, survives garbage
-// collections: a warm tree keeps its buffers, so a steady load allocates
-// almost nothing for reading and parsing.
-type freeList[T any] struct {
-	ch    chan T
-	fresh func() T
-}
-
-func newFreeList[T any](n int, fresh func() T) *freeList[T] {
-	return &freeList[T]{ch: make(chan T, n), fresh: fresh}
-}
-
-func (l *freeList[T]) get() T {
-	select {
-	case v := <-l.ch:
-		return v
-	default:
-		return l.fresh()
-	}
-}
-
-func (l *freeList[T]) put(v T) {
-	select {
-	case l.ch <- v:
-	default: // full: let the garbage collector have it
-	}
-}
-
-var (
-	readPool = newFreeList(128, func() *bytes.Buffer { return new(bytes.Buffer) })
-	bodyPool = newFreeList(128, func() *bytes.Buffer { return new(bytes.Buffer) })
-	outPool  = newFreeList(64, func() *outBuf { return new(outBuf) })
-)
-
-// maxPooledBuffer: a request or response buffer that grew past this is left to
-// the garbage collector rather than kept (a pool of 128 must not pin 128 large
-// responses).
-const maxPooledBuffer = 1 << 20
-
-// outBuf holds the memory of a client's JSON between executions.
-type outBuf struct{ b []byte }
-
-func putOut(o *outBuf) {
-	if cap(o.b) <= maxPooledBuffer {
-		outPool.put(o)
-	}
-}
-
-func putBuffer(l *freeList[*bytes.Buffer], b *bytes.Buffer) {
-	if b.Cap() <= maxPooledBuffer {
-		l.put(b)
-	}
 }
 
 // Execute runs the plan and writes the response data.
@@ -518,7 +464,7 @@ func (r *run) fetch(ctx context.Context, f *plan.Fetch, reps [][]byte, use func(
 		}
 	}()
 	raw := readPool.get()
-	defer putBuffer(readPool, raw)
+	defer readPool.put(raw)
 	status, err := e.send(ctx, f, r.req, reps, raw)
 	if err != nil {
 		return err
@@ -541,7 +487,7 @@ func (e *Executor) send(ctx context.Context, f *plan.Fetch, req *Request, reps [
 	}
 	body := bodyPool.get()
 	body.Reset()
-	defer putBuffer(bodyPool, body)
+	defer bodyPool.put(body)
 	if err := requestBody(body, f, req.Variables, reps); err != nil {
 		return 0, failf("could not encode the request: %v", err)
 	}

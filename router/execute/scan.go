@@ -39,10 +39,6 @@ const (
 // maxDepth bounds the nesting of a subgraph response.
 const maxDepth = 512
 
-// maxPooledBytes: a tree that grew past this (raw bytes plus nodes) is not kept
-// for reuse, so one huge response does not stay in memory.
-const maxPooledBytes = 8 << 20
-
 type node struct {
 	kind   uint8
 	flags  uint8
@@ -74,8 +70,6 @@ type tree struct {
 	index map[string]int32
 }
 
-var treePool = newFreeList(64, func() *tree { return new(tree) })
-
 // newTree returns a tree holding the empty root object (node 0).
 func newTree() *tree {
 	t := treePool.get()
@@ -87,11 +81,12 @@ func newTree() *tree {
 	return t
 }
 
-func (t *tree) release() {
-	if cap(t.raw)+cap(t.nodes)*int(unsafe.Sizeof(node{})) > maxPooledBytes {
-		return
-	}
-	treePool.put(t)
+func (t *tree) release() { treePool.put(t) }
+
+// size is about the memory the tree holds.
+func (t *tree) size() int {
+	return cap(t.raw) + cap(t.nodes)*int(unsafe.Sizeof(node{})) + cap(t.links)*int(unsafe.Sizeof(link{})) +
+		len(t.forward)*8 + len(t.index)*24
 }
 
 var errSyntax = errors.New("invalid JSON")

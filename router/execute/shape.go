@@ -79,7 +79,7 @@ func (r *run) shape(sel *plan.Selection) (json.RawMessage, *outBuf) {
 	ok := s.object(0, sel, sel.TypeName)
 	out.b = s.b
 	if !ok {
-		putOut(out)
+		outPool.put(out)
 		return json.RawMessage("null"), nil
 	}
 	return s.b, out

@@ -59,8 +59,7 @@ func newBufferList(n int, budget int64) *freeList[*bytes.Buffer] {
 
 // The pools of all executors: subgraph response bodies as read, subgraph
 // request bodies, response trees and clients' JSON. Their budgets bound the
-// memory an idle router keeps (112 MiB at most; the federation benchmark's
-// load keeps about 20 MiB in them).
+// memory an idle router keeps: 112 MiB at most.
 var (
 	readPool = newBufferList(128, 16<<20)
 	bodyPool = newBufferList(128, 16<<20)

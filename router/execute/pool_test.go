@@ -2,6 +2,7 @@ package execute
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
@@ -34,4 +35,9 @@ func TestTreeSizeCountsItsMemory(t *testing.T) {
 	_, err := tr.parse(doc)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, tr.size(), len(doc)+8*28, "bytes and 8 nodes")
+}
+
+// TestNodeSize: the 28 bytes per value that the tree's memory claims rest on.
+func TestNodeSize(t *testing.T) {
+	require.EqualValues(t, 28, unsafe.Sizeof(node{}))
 }

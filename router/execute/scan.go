@@ -131,13 +131,10 @@ func (t *tree) member(i uint32, key string) (uint32, bool) {
 	if n.kind != kindObject || n.count == 0 {
 		return 0, false
 	}
-	if len(key) == 0 {
-		return t.emptyKey(i)
-	}
 	for c := i + 1; ; {
 		cn := &t.nodes[c]
 		// Length and first byte first: most members differ there.
-		if int(cn.keyLen) == len(key) && t.raw[cn.key] == key[0] && t.keyOf(cn) == key {
+		if int(cn.keyLen) == len(key) && (len(key) == 0 || t.raw[cn.key] == key[0]) && t.keyOf(cn) == key {
 			return c, true
 		}
 		if cn.next == 0 {
@@ -145,16 +142,6 @@ func (t *tree) member(i uint32, key string) (uint32, bool) {
 		}
 		c = cn.next
 	}
-}
-
-func (t *tree) emptyKey(i uint32) (uint32, bool) {
-	for c, k := i+1, uint32(0); k < t.nodes[i].count; k++ {
-		if t.nodes[c].keyLen == 0 {
-			return c, true
-		}
-		c = t.nodes[c].next
-	}
-	return 0, false
 }
 
 // str returns the content of a string node, decoded when it has escapes.

@@ -78,13 +78,20 @@ func newFixture(t *testing.T, nProjects int) *fixture {
 	t.Cleanup(as.Close)
 	ps := httptest.NewServer(projectsSG)
 	t.Cleanup(ps.Close)
+	sg := basicSupergraph(t)
+	gw := gateway.New(sg, gateway.WithExecutorOptions(
+		execute.WithSubgraphURL("accounts", as.URL), execute.WithSubgraphURL("projects", ps.URL)))
+	return &fixture{gw: gw, accounts: accounts, projects: projectsSG}
+}
+
+// basicSupergraph is the accounts/projects supergraph of the planner's tests.
+func basicSupergraph(t *testing.T) *supergraph.Supergraph {
+	t.Helper()
 	sdl, err := os.ReadFile("../plan/testdata/basic/supergraph.graphql")
 	require.NoError(t, err)
 	sg, err := supergraph.Parse(string(sdl))
 	require.NoError(t, err)
-	gw := gateway.New(sg, gateway.WithExecutorOptions(
-		execute.WithSubgraphURL("accounts", as.URL), execute.WithSubgraphURL("projects", ps.URL)))
-	return &fixture{gw: gw, accounts: accounts, projects: projectsSG}
+	return sg
 }
 
 func do(t *testing.T, gw *gateway.Gateway, query string, vars map[string]any) *gateway.Response {
@@ -154,10 +161,7 @@ func TestSubgraphDownGivesPartialData(t *testing.T) {
 	f := newFixture(t, 3)
 	broken := httptest.NewServer(nil)
 	broken.Close() // nothing listens there any more
-	sdl, err := os.ReadFile("../plan/testdata/basic/supergraph.graphql")
-	require.NoError(t, err)
-	sg, err := supergraph.Parse(string(sdl))
-	require.NoError(t, err)
+	sg := basicSupergraph(t)
 	projects := httptest.NewServer(f.projects)
 	t.Cleanup(projects.Close)
 	gw := gateway.New(sg, gateway.WithExecutorOptions(
@@ -181,10 +185,7 @@ func TestGarbageFromSubgraph(t *testing.T) {
 		_, _ = w.Write([]byte(`{"data": {"me": [1,2`))
 	}))
 	t.Cleanup(garbage.Close)
-	sdl, err := os.ReadFile("../plan/testdata/basic/supergraph.graphql")
-	require.NoError(t, err)
-	sg, err := supergraph.Parse(string(sdl))
-	require.NoError(t, err)
+	sg := basicSupergraph(t)
 	gw := gateway.New(sg, gateway.WithExecutorOptions(execute.WithSubgraphURL("accounts", garbage.URL)))
 	resp := do(t, gw, `{ me { name } }`, nil)
 	require.JSONEq(t, `{"me":null}`, string(resp.Data))
@@ -213,10 +214,7 @@ func TestEntityErrorsKeepClientPaths(t *testing.T) {
 	t.Cleanup(as.Close)
 	ps := httptest.NewServer(f.projects)
 	t.Cleanup(ps.Close)
-	sdl, err := os.ReadFile("../plan/testdata/basic/supergraph.graphql")
-	require.NoError(t, err)
-	sg, err := supergraph.Parse(string(sdl))
-	require.NoError(t, err)
+	sg := basicSupergraph(t)
 	gw := gateway.New(sg, gateway.WithExecutorOptions(execute.WithSubgraphURL("accounts", as.URL), execute.WithSubgraphURL("projects", ps.URL)))
 	resp := do(t, gw, `{ projects { owner { name } } }`, nil)
 	require.JSONEq(t, `{"projects":[{"owner":{"name":"ok"}},{"owner":{"name":null}},{"owner":{"name":"ok"}}]}`, string(resp.Data))
@@ -234,10 +232,7 @@ func TestSlowSubgraphTimesOut(t *testing.T) {
 	t.Cleanup(as.Close)
 	ps := httptest.NewServer(f.projects)
 	t.Cleanup(ps.Close)
-	sdl, err := os.ReadFile("../plan/testdata/basic/supergraph.graphql")
-	require.NoError(t, err)
-	sg, err := supergraph.Parse(string(sdl))
-	require.NoError(t, err)
+	sg := basicSupergraph(t)
 	gw := gateway.New(sg, gateway.WithExecutorOptions(execute.WithSubgraphURL("accounts", as.URL),
 		execute.WithSubgraphURL("projects", ps.URL), execute.WithSubgraphTimeout(100*time.Millisecond)))
 	resp := do(t, gw, `{ projects { name owner { name } } }`, nil)
@@ -248,10 +243,7 @@ func TestSlowSubgraphTimesOut(t *testing.T) {
 }
 
 func TestDeduplication(t *testing.T) {
-	sdl, err := os.ReadFile("../plan/testdata/basic/supergraph.graphql")
-	require.NoError(t, err)
-	sg, err := supergraph.Parse(string(sdl))
-	require.NoError(t, err)
+	sg := basicSupergraph(t)
 	concurrent := func(gw *gateway.Gateway, tokens []string) {
 		var wg sync.WaitGroup
 		for _, tok := range tokens {
@@ -301,10 +293,7 @@ func TestRelease(t *testing.T) {
 	next := do(t, f.gw, `{ me { name } }`, nil)
 	require.JSONEq(t, `{"me":{"name":"User u1"}}`, string(next.Data))
 
-	sdl, err := os.ReadFile("../plan/testdata/basic/supergraph.graphql")
-	require.NoError(t, err)
-	sg, err := supergraph.Parse(string(sdl))
-	require.NoError(t, err)
+	sg := basicSupergraph(t)
 	as := httptest.NewServer(f.accounts)
 	t.Cleanup(as.Close)
 	shared := gateway.New(sg, gateway.WithRequestDeduplication(true), gateway.WithExecutorOptions(execute.WithSubgraphURL("accounts", as.URL)))
@@ -316,10 +305,7 @@ func TestRelease(t *testing.T) {
 // TestCleartextHTTP2: with the option the executor speaks HTTP/2 without TLS to
 // an http:// subgraph that accepts it, without it HTTP/1.1.
 func TestCleartextHTTP2(t *testing.T) {
-	sdl, err := os.ReadFile("../plan/testdata/basic/supergraph.graphql")
-	require.NoError(t, err)
-	sg, err := supergraph.Parse(string(sdl))
-	require.NoError(t, err)
+	sg := basicSupergraph(t)
 	f := newFixture(t, 1)
 	for _, h2c := range []bool{false, true} {
 		var protos sync.Map
@@ -358,10 +344,7 @@ func TestSubgraphStrings(t *testing.T) {
 			_, _ = w.Write([]byte(`{"data":{"me":{"name":` + tc.raw + `}}}`))
 		}))
 		t.Cleanup(srv.Close)
-		sdl, err := os.ReadFile("../plan/testdata/basic/supergraph.graphql")
-		require.NoError(t, err)
-		sg, err := supergraph.Parse(string(sdl))
-		require.NoError(t, err)
+		sg := basicSupergraph(t)
 		gw := gateway.New(sg, gateway.WithExecutorOptions(execute.WithSubgraphURL("accounts", srv.URL)))
 		resp := do(t, gw, `{ me { name } }`, nil)
 		require.Empty(t, resp.Errors)

@@ -18,6 +18,7 @@ import (
 	"github.com/studio-platform/studio/internal/auth"
 	"github.com/studio-platform/studio/internal/health"
 	"github.com/studio-platform/studio/internal/metrics"
+	"github.com/studio-platform/studio/router/config"
 	"github.com/studio-platform/studio/router/execute"
 	"github.com/studio-platform/studio/router/gateway"
 	"github.com/studio-platform/studio/router/server"
@@ -53,6 +54,32 @@ type Config struct {
 	// OverrideLabels switches progressive-override labels on (percent(N) labels
 	// are rolled per request regardless).
 	OverrideLabels []string
+	// DisableIntrospection refuses __schema and __type (a public graph).
+	DisableIntrospection bool
+	// DisableGraphiQL serves no playground.
+	DisableGraphiQL bool
+	// Edge is the public edge: Redis, rate limits, CSRF, CORS, security
+	// headers, APQ and persisted queries. Its zero value turns all of it off.
+	Edge config.Edge
+}
+
+// ConfigFrom maps a configuration file (router/config) onto a Config.
+func ConfigFrom(c *config.Config) Config {
+	return Config{
+		SupergraphFile:          c.Supergraph,
+		JWKSURL:                 c.JWKSURL,
+		SubgraphURLs:            c.SubgraphURLs,
+		MaxBodyBytes:            c.Execution.MaxBodyBytes,
+		MaxConcurrentExecutions: c.Execution.MaxExecutions,
+		DedupRequests:           c.Execution.DedupRequests,
+		DedupSubgraphRequests:   c.Execution.DedupSubgraphRequests,
+		SubgraphH2C:             c.Execution.SubgraphH2C,
+		OverrideLabels:          c.Execution.OverrideLabels,
+		HideQueryPlans:          !config.On(c.Features.QueryPlans),
+		DisableIntrospection:    !config.On(c.Features.Introspection),
+		DisableGraphiQL:         !config.On(c.Features.GraphiQL),
+		Edge:                    c.Edge,
+	}
 }
 
 // Validate reports every problem at once.
@@ -139,7 +166,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 	execOpts = append(execOpts, execute.WithDeduplication(cfg.DedupSubgraphRequests), execute.WithCleartextHTTP2(cfg.SubgraphH2C))
 	gw := gateway.New(sg, gateway.WithLogger(o.log), gateway.WithExecutorOptions(execOpts...),
 		gateway.WithMaxConcurrentExecutions(cfg.MaxConcurrentExecutions), gateway.WithRequestDeduplication(cfg.DedupRequests),
-		gateway.WithOverrideLabels(cfg.OverrideLabels...))
+		gateway.WithOverrideLabels(cfg.OverrideLabels...), gateway.WithIntrospection(!cfg.DisableIntrospection))
 
 	verifier := o.verifier
 	if verifier == nil && cfg.JWKSURL != "" {
@@ -154,7 +181,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 		checks = append(checks, subgraphCheck(g.Name, url))
 	}
 	srvOpts := []server.Option{server.WithMetrics(m), server.WithLogger(o.log), server.WithReadyChecks(checks...),
-		server.WithQueryPlans(!cfg.HideQueryPlans)}
+		server.WithQueryPlans(!cfg.HideQueryPlans), server.WithGraphiQL(!cfg.DisableGraphiQL)}
 	if verifier != nil {
 		srvOpts = append(srvOpts, server.WithVerifier(verifier))
 	}

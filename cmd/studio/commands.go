@@ -19,6 +19,7 @@ import (
 	"github.com/studio-platform/studio/internal/serve"
 	"github.com/studio-platform/studio/router"
 	"github.com/studio-platform/studio/router/compose"
+	"github.com/studio-platform/studio/router/config"
 	"github.com/studio-platform/studio/subgraphs/compliance"
 	"github.com/studio-platform/studio/subgraphs/demo"
 	"github.com/studio-platform/studio/subgraphs/identity"
@@ -26,31 +27,83 @@ import (
 
 func runRouter(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("router", flag.ContinueOnError)
+	configFile := fs.String("config", "", "router config file (YAML, ${ENV} expanded; see README \"Running in public\"); flags override it")
+	profile := fs.String("profile", config.ProfilePublic, "public (introspection, GraphiQL and query plans off) or dev (on); without --config")
 	sgFile := fs.String("supergraph", "schema/supergraph.graphql", "supergraph SDL file")
 	listen := fs.String("listen", "127.0.0.1:4000", "listen address")
 	jwks := fs.String("jwks", os.Getenv("JWKS_URL"), "JWKS URL for bearer tokens (empty: tokens are only forwarded)")
+	redisURL := fs.String("redis", os.Getenv("REDIS_URL"), "Redis shared by the replicas for rate limits and APQ (empty: both off)")
 	maxExec := fs.Int("max-executions", 0, "operations executing at once (default 16 per CPU)")
 	dedupIn := fs.Bool("dedup-requests", false, "identical query requests in flight share one execution")
 	dedupOut := fs.Bool("dedup-subgraph-requests", false, "identical subgraph query requests in flight share one request")
 	h2c := fs.Bool("subgraph-h2c", false, "HTTP/2 without TLS to http:// subgraphs (all of them must accept it)")
-	hidePlans := fs.Bool("hide-query-plans", false, "ignore the X-Studio-Query-Plan header (for a public graph)")
+	hidePlans := fs.Bool("hide-query-plans", false, "ignore the X-Studio-Query-Plan header (the public profile's default)")
+	introspection := fs.Bool("introspection", false, "answer __schema and __type (default: on in dev, off in public)")
+	graphiql := fs.Bool("graphiql", false, "serve GraphiQL (default: on in dev, off in public)")
+	queryPlans := fs.Bool("query-plans", false, "honour X-Studio-Query-Plan (default: on in dev, off in public)")
 	labels := fs.String("override-labels", "", "comma-separated progressive-override labels to switch on")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var c *config.Config
+	if *configFile != "" {
+		if set["profile"] {
+			return errors.New("--profile and --config: set the profile in the config file")
+		}
+		var err error
+		if c, err = config.Load(*configFile, os.LookupEnv); err != nil {
+			return err
+		}
+	} else {
+		c = config.Default(*profile)
+	}
+	// Flags given on the command line win over the file.
+	for name, apply := range map[string]func(){
+		"supergraph":              func() { c.Supergraph = *sgFile },
+		"listen":                  func() { c.Listen = *listen },
+		"max-executions":          func() { c.Execution.MaxExecutions = *maxExec },
+		"dedup-requests":          func() { c.Execution.DedupRequests = *dedupIn },
+		"dedup-subgraph-requests": func() { c.Execution.DedupSubgraphRequests = *dedupOut },
+		"subgraph-h2c":            func() { c.Execution.SubgraphH2C = *h2c },
+		"hide-query-plans":        func() { c.Features.QueryPlans = ptr(!*hidePlans) },
+		"introspection":           func() { c.Features.Introspection = introspection },
+		"graphiql":                func() { c.Features.GraphiQL = graphiql },
+		"query-plans":             func() { c.Features.QueryPlans = queryPlans },
+		"override-labels":         func() { c.Execution.OverrideLabels = splitList(*labels) },
+	} {
+		if set[name] {
+			apply()
+		}
+	}
+	if set["jwks"] || c.JWKSURL == "" {
+		c.JWKSURL = *jwks
+	}
+	if set["redis"] || c.Redis.URL == "" {
+		c.Redis.URL = *redisURL
+	}
+	if c.SubgraphURLs == nil {
+		c.SubgraphURLs = map[string]string{}
+	}
+	for name, u := range subgraphURLsFromEnv(os.Environ()) {
+		c.SubgraphURLs[name] = u
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
 	log := newLogger(false)
-	r, err := router.New(ctx, router.Config{SupergraphFile: *sgFile, JWKSURL: *jwks, SubgraphURLs: subgraphURLsFromEnv(os.Environ()),
-		MaxConcurrentExecutions: *maxExec, DedupRequests: *dedupIn, DedupSubgraphRequests: *dedupOut, SubgraphH2C: *h2c,
-		HideQueryPlans: *hidePlans, OverrideLabels: splitList(*labels)},
-		router.WithLogger(log))
+	r, err := router.New(ctx, router.ConfigFrom(c), router.WithLogger(log))
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Addr: *listen, Handler: r.Handler(), ReadHeaderTimeout: 10 * time.Second, ConnState: r.Metrics().ConnState}
+	srv := &http.Server{Addr: c.Listen, Handler: r.Handler(), ReadHeaderTimeout: 10 * time.Second, ConnState: r.Metrics().ConnState}
 	return serve.Run(ctx, srv, serve.WithLogger(log), serve.WithOnListen(func(a net.Addr) {
-		log.Info("router listening", "graphql", "http://"+a.String()+"/graphql", "supergraph", *sgFile)
+		log.Info("router listening", "graphql", "http://"+a.String()+"/graphql", "supergraph", c.Supergraph, "profile", c.Profile)
 	}))
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func splitList(s string) []string {
 	var out []string

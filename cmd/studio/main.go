@@ -13,6 +13,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -42,9 +43,13 @@ func main() {
 }
 
 func run(args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage()
 		return 2
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage()
+		return 0
 	}
 	for _, c := range commands() {
 		if c.name != args[0] {
@@ -53,7 +58,7 @@ func run(args []string) int {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		err := c.run(ctx, args[1:])
-		if err == nil {
+		if err == nil || errors.Is(err, flag.ErrHelp) { // -h: the flag package printed the usage
 			return 0
 		}
 		var exit *exec.ExitError

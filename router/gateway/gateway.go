@@ -56,6 +56,9 @@ type Gateway struct {
 	// dedup shares one execution among identical query requests in flight.
 	dedup  bool
 	flight singleflight.Group
+
+	// noIntrospection refuses __schema and __type (WithIntrospection).
+	noIntrospection bool
 }
 
 type parsedDoc struct {
@@ -232,6 +235,10 @@ func (g *Gateway) document(query string) *parsedDoc {
 	} else if errs := validator.Validate(g.sg.API, doc); len(errs) > 0 {
 		pd.kind = KindValidation
 		pd.errs = toErrors(errs, "GRAPHQL_VALIDATION_FAILED")
+	} else if f := g.refusedIntrospection(doc); f != nil {
+		pd.kind = KindValidation
+		pd.errs = []Error{{Message: "introspection is disabled on this graph", Locations: []Location{{Line: f.Position.Line, Column: f.Position.Column}},
+			Extensions: map[string]any{"code": CodeIntrospectionDisabled}}}
 	} else {
 		pd.doc = doc
 		pd.conds = make(map[string][]string, len(doc.Operations))

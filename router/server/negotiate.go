@@ -14,14 +14,16 @@ const (
 
 // negotiate picks the response media type for an Accept header per RFC 9110:
 // each of our two types gets the q of the most specific range matching it
-// (exact, then type/*, then */*); the higher q wins, a tie goes to
-// application/graphql-response+json. No header means
-// application/graphql-response+json, as the spec asks from 2025 on. ok is
+// (exact, then type/*, then */*); the higher q wins. A tie goes to
+// application/graphql-response+json only when the client named it; no
+// header, */* or application/* mean application/json, as the
+// GraphQL-over-HTTP spec says a server SHOULD do for clients that do not
+// ask for the new type (legacy clients read 4xx bodies badly). ok is
 // false when neither type is acceptable (406). A range naming a charset other
 // than utf-8 is ignored.
 func negotiate(accept string) (media string, ok bool) {
 	if strings.TrimSpace(accept) == "" {
-		return mediaGraphQLResponse, true
+		return mediaJSON, true
 	}
 	type match struct {
 		q           float64
@@ -65,7 +67,7 @@ func negotiate(accept string) (media string, ok bool) {
 		}
 	}
 	switch {
-	case gql.specificity > 0 && gql.q > 0 && gql.q >= json.q:
+	case gql.specificity > 0 && gql.q > 0 && (gql.q > json.q || gql.q == json.q && gql.specificity == 3):
 		return mediaGraphQLResponse, true
 	case json.specificity > 0 && json.q > 0:
 		return mediaJSON, true

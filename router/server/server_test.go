@@ -162,7 +162,7 @@ func TestMalformedJSON(t *testing.T) {
 func TestBodyNotAnObject(t *testing.T) {
 	f := &fakeExecutor{}
 	res := serve(t, New(f, quiet), post(`[{"query":"{ a }"}]`, ""))
-	requireError(t, f, res, http.StatusBadRequest, CodeBadRequest, gqlResp)
+	requireError(t, f, res, http.StatusBadRequest, CodeBadRequest, jsonResp) // no Accept: application/json
 	require.Contains(t, res.body.Errors[0].Message, "JSON object")
 }
 
@@ -308,9 +308,9 @@ func TestParseAndValidationErrorStatusByMediaType(t *testing.T) {
 
 func TestAcceptNegotiation(t *testing.T) {
 	for accept, want := range map[string]string{
-		"":                                           gqlResp,
-		"*/*":                                        gqlResp,
-		"application/*":                              gqlResp,
+		"":                                           jsonResp,
+		"*/*":                                        jsonResp,
+		"application/*":                              jsonResp,
 		"application/graphql-response+json":          gqlResp,
 		"application/json":                           jsonResp,
 		"application/json; charset=utf-8":            jsonResp,

@@ -137,36 +137,91 @@ type sNode struct {
 	args        ast.ArgumentList
 	typeCond    string // set for an inline fragment
 	children    []*sNode
+	// idx finds children by key once there are many (see planner.mergeInto);
+	// never copied with the node.
+	idx map[nodeKey]int
 }
 
-func (n *sNode) key() string {
+// nodeKey is what selections merge on: the response key of a field, or the
+// type condition of an inline fragment.
+type nodeKey struct{ cond, key string }
+
+func (n *sNode) key() nodeKey {
 	if n.typeCond != "" {
-		return "... on " + n.typeCond
+		return nodeKey{cond: n.typeCond}
 	}
 	if n.alias != "" {
-		return n.alias
+		return nodeKey{key: n.alias}
 	}
-	return n.name
+	return nodeKey{key: n.name}
 }
 
-// mergeNodes adds b to a, merging selections with the same response key.
+// indexFrom is the list length from which merges look keys up in a map rather
+// than comparing with every node.
+const indexFrom = 16
+
+// mergeNodes adds b to a, merging selections with the same response key. The
+// nodes of b are copied; those of a are changed in place.
 func mergeNodes(a, b []*sNode) []*sNode {
-	for _, n := range b {
-		merged := false
-		for _, m := range a {
-			if m.key() == n.key() {
-				m.children = mergeNodes(m.children, n.children)
-				merged = true
-				break
-			}
-		}
-		if !merged {
-			c := *n
-			c.children = mergeNodes(nil, n.children)
-			a = append(a, &c)
+	var idx map[nodeKey]int
+	if len(a)+len(b) > indexFrom {
+		idx = make(map[nodeKey]int, len(a)+len(b))
+		for i, m := range a {
+			idx[m.key()] = i
 		}
 	}
+	for _, n := range b {
+		k := n.key()
+		var m *sNode
+		if idx != nil {
+			if i, ok := idx[k]; ok {
+				m = a[i]
+			}
+		} else {
+			for _, c := range a {
+				if c.key() == k {
+					m = c
+					break
+				}
+			}
+		}
+		if m != nil {
+			m.children = mergeNodes(m.children, n.children)
+			continue
+		}
+		c := *n
+		c.idx = nil
+		c.children = mergeNodes(nil, n.children)
+		if idx != nil {
+			idx[k] = len(a)
+		}
+		a = append(a, &c)
+	}
 	return a
+}
+
+// dedupe merges the nodes of a list with the same key in place: the list and
+// its nodes must belong to the caller (just built). Unlike mergeNodes it copies
+// nothing, so that building a selection level by level stays linear in its size.
+func dedupe(nodes []*sNode) []*sNode {
+	if len(nodes) < 2 {
+		return nodes
+	}
+	seen := make(map[nodeKey]*sNode, len(nodes))
+	out := nodes[:0:0]
+	for _, n := range nodes {
+		k := n.key()
+		if m, ok := seen[k]; ok {
+			m.children = mergeNodes(m.children, n.children)
+			continue
+		}
+		seen[k] = n
+		out = append(out, n)
+	}
+	if len(out) == len(nodes) {
+		return nodes
+	}
+	return out
 }
 
 func selectionNodes(ss ast.SelectionSet) []*sNode {

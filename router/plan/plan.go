@@ -4,6 +4,7 @@
 package plan
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -20,6 +21,16 @@ import (
 // ErrUnplannable is returned (wrapped) when a field cannot be reached from any subgraph.
 var ErrUnplannable = errors.New("cannot plan operation")
 
+// ErrBudgetExceeded is returned (wrapped) when planning takes more steps than
+// its budget (Input.MaxSteps).
+var ErrBudgetExceeded = errors.New("query planning budget exceeded")
+
+// DefaultMaxSteps is the planning budget when Input.MaxSteps is zero. A step is
+// one field planned in one subgraph, tentatively or for good; the operations of
+// the federation audit take at most a few hundred, 1,000 aliases of a
+// four-level selection with two entity jumps about 15,000.
+const DefaultMaxSteps = 200_000
+
 // Plan is the result of planning one operation.
 type Plan struct {
 	Operation ast.Operation
@@ -29,6 +40,8 @@ type Plan struct {
 	Selection *Selection
 	// Fetches lists every fetch in the plan (index = Fetch.ID).
 	Fetches []*Fetch
+	// Steps is the planning work it took (see Input.MaxSteps).
+	Steps int
 }
 
 // Input is what Build needs.
@@ -40,21 +53,55 @@ type Input struct {
 	// Labels are the active progressive-override labels (the caller keys its plan
 	// cache on them).
 	Labels map[string]bool
+	// MaxSteps is the planning budget (DefaultMaxSteps when zero, no limit when
+	// negative): past it Build fails with ErrBudgetExceeded.
+	MaxSteps int
 }
 
 // Build plans an operation.
-func Build(in Input) (*Plan, error) {
+func Build(in Input) (*Plan, error) { return BuildContext(context.Background(), in) }
+
+// BuildContext plans an operation, giving up with the context's error once it
+// is done (checked every few hundred steps).
+func BuildContext(ctx context.Context, in Input) (*Plan, error) {
 	sel, err := Normalize(in.Supergraph.API, in.Document, in.Operation, in.Conditions)
 	if err != nil {
 		return nil, err
 	}
-	p := &planner{sg: in.Supergraph, op: in.Operation, labels: in.Labels, plannable: map[plannableKey]bool{}, keys: map[keyPathKey]*supergraph.Key{}, alts: map[string][]string{}}
-	if err := p.planRoot(sel); err != nil {
+	p := &planner{ctx: ctx, maxSteps: in.MaxSteps, sg: in.Supergraph, op: in.Operation, labels: in.Labels,
+		plannable: map[plannableKey]bool{}, keys: map[keyPathKey]*supergraph.Key{}, alts: map[string][]string{},
+		children: map[childKey][]*fetchNode{}}
+	if p.maxSteps == 0 {
+		p.maxSteps = DefaultMaxSteps
+	}
+	err = p.planRoot(sel)
+	if p.stopped != nil {
+		// A tentative plan may have taken the error for "not plannable here".
+		return nil, p.stopped
+	}
+	if err != nil {
 		return nil, err
 	}
-	out := &Plan{Operation: in.Operation.Operation, Selection: sel}
+	out := &Plan{Operation: in.Operation.Operation, Selection: sel, Steps: p.steps}
 	out.Root = p.schedule(out)
 	return out, nil
+}
+
+// step counts one unit of planning work against the budget and looks at the
+// context now and then. Once it fails it keeps failing.
+func (p *planner) step() error {
+	if p.stopped != nil {
+		return p.stopped
+	}
+	p.steps++
+	if p.maxSteps > 0 && p.steps > p.maxSteps {
+		p.stopped = fmt.Errorf("%w: more than %d steps", ErrBudgetExceeded, p.maxSteps)
+	} else if p.steps%256 == 0 {
+		if err := p.ctx.Err(); err != nil {
+			p.stopped = fmt.Errorf("query planning stopped: %w", err)
+		}
+	}
+	return p.stopped
 }
 
 // fetchNode is a fetch under construction.
@@ -63,6 +110,7 @@ type fetchNode struct {
 	path    []string
 	entity  bool
 	sel     []*sNode
+	selIdx  map[nodeKey]int
 	// reps holds, per entity type, how to build its representation.
 	reps     map[string]*repSpec
 	repOrder []string
@@ -81,10 +129,16 @@ type fetchNode struct {
 type repSpec struct {
 	as   string // the __typename sent (differs for @interfaceObject targets)
 	sel  []*sNode
+	idx  map[nodeKey]int
 	keys []string // top-level key fields: a representation with one of them null is not sent
 }
 
 type planner struct {
+	ctx      context.Context
+	steps    int
+	maxSteps int
+	// stopped is the budget or context error, once planning must end.
+	stopped error
 	sg      *supergraph.Supergraph
 	labels  map[string]bool
 	op      *ast.OperationDefinition
@@ -98,6 +152,12 @@ type planner struct {
 	// alts holds, per response path, the subgraphs that could resolve the value
 	// there; an abstract selection only asks for the types possible in all of them.
 	alts map[string][]string
+	// children indexes the entity fetches by parent, subgraph, path and
+	// representation signature.
+	children map[childKey][]*fetchNode
+	// undo is the journal of changes made while a snapshot is open.
+	undo []func()
+	open int
 }
 
 type plannableKey struct {
@@ -162,7 +222,7 @@ func (p *planner) planRoot(sel *Selection) error {
 		if err != nil {
 			return err
 		}
-		fn.sel = mergeNodes(fn.sel, nodes)
+		p.mergeInto(&fn.sel, &fn.selIdx, nodes)
 	}
 	return nil
 }
@@ -223,7 +283,7 @@ func (p *planner) splitRoot(rootType string, f *Field, byService map[string]*fet
 		if err != nil {
 			return err
 		}
-		fn.sel = mergeNodes(fn.sel, nodes)
+		p.mergeInto(&fn.sel, &fn.selIdx, nodes)
 	}
 	return nil
 }
@@ -294,35 +354,138 @@ func countLeaves(nodes []*sNode) int {
 	return n
 }
 
-// snapshot records the planner state so a tentative plan can be undone.
-type snapshot struct {
-	n     int
-	saved []fetchNode
-}
+// snapshot marks the planner state so that a tentative plan can be undone:
+// the number of fetches and the length of the undo journal. Taking one costs
+// nothing; every change to a fetch made while one is open is journaled, so
+// undoing costs what the tentative plan changed (copying the whole plan here
+// made planning quadratic in the size of the operation).
+type snapshot struct{ n, undo int }
 
 func (p *planner) snapshot() snapshot {
-	s := snapshot{n: len(p.fetches), saved: make([]fetchNode, len(p.fetches))}
-	for i, f := range p.fetches {
-		c := *f
-		c.sel = cloneNodes(f.sel)
-		c.deps = append([]*fetchNode(nil), f.deps...)
-		c.repOrder = append([]string(nil), f.repOrder...)
-		if f.reps != nil {
-			c.reps = make(map[string]*repSpec, len(f.reps))
-			for k, v := range f.reps {
-				c.reps[k] = &repSpec{as: v.as, sel: cloneNodes(v.sel), keys: append([]string(nil), v.keys...)}
-			}
-		}
-		s.saved[i] = c
-	}
-	return s
+	p.open++
+	return snapshot{n: len(p.fetches), undo: len(p.undo)}
 }
 
+// restore undoes everything done since the snapshot and closes it.
 func (p *planner) restore(s snapshot) {
-	for i := range s.saved {
-		*p.fetches[i] = s.saved[i]
+	for i := len(p.undo) - 1; i >= s.undo; i-- {
+		p.undo[i]()
+		p.undo[i] = nil
+	}
+	p.undo = p.undo[:s.undo]
+	for i := len(p.fetches) - 1; i >= s.n; i-- {
+		p.unindex(p.fetches[i])
+		p.fetches[i] = nil
 	}
 	p.fetches = p.fetches[:s.n]
+	p.close()
+}
+
+// keep closes a snapshot, keeping what was done since (an enclosing snapshot
+// can still undo it).
+func (p *planner) keep(snapshot) { p.close() }
+
+func (p *planner) close() {
+	p.open--
+	if p.open == 0 {
+		clear(p.undo)
+		p.undo = p.undo[:0]
+	}
+}
+
+// journal records how to undo a change, when a snapshot is open.
+func (p *planner) journal(undo func()) {
+	if p.open > 0 {
+		p.undo = append(p.undo, undo)
+	}
+}
+
+// setNodes sets a selection list of the plan, journaled.
+func (p *planner) setNodes(at *[]*sNode, v []*sNode) {
+	if p.open > 0 {
+		old := *at
+		p.journal(func() { *at = old })
+	}
+	*at = v
+}
+
+// mergeInto merges nodes into a selection owned by a fetch (journaled: merging
+// changes the children of the nodes already there). Such a selection grows one
+// field at a time, so a long one keeps an index of its keys in *idx. The index
+// is a hint checked against the list: undoing only ever shortens a list, so a
+// key found at a position holding another key (or past the end) is absent.
+func (p *planner) mergeInto(at *[]*sNode, idx *map[nodeKey]int, b []*sNode) {
+	a := *at
+	if *idx == nil && len(a)+len(b) > indexFrom {
+		*idx = make(map[nodeKey]int, 2*(len(a)+len(b)))
+		for i, m := range a {
+			(*idx)[m.key()] = i
+		}
+	}
+	for _, n := range b {
+		k := n.key()
+		var m *sNode
+		if *idx != nil {
+			if i, ok := (*idx)[k]; ok && i < len(a) && a[i].key() == k {
+				m = a[i]
+			}
+		} else {
+			for _, c := range a {
+				if c.key() == k {
+					m = c
+					break
+				}
+			}
+		}
+		if m != nil {
+			p.mergeInto(&m.children, &m.idx, n.children)
+			continue
+		}
+		c := *n
+		c.idx = nil
+		c.children = mergeNodes(nil, n.children)
+		if *idx != nil {
+			(*idx)[k] = len(a)
+		}
+		a = append(a, &c)
+	}
+	p.setNodes(at, a)
+}
+
+func (p *planner) addDeps(fn *fetchNode, more ...*fetchNode) {
+	if p.open > 0 {
+		old := fn.deps
+		p.journal(func() { fn.deps = old })
+	}
+	fn.deps = appendUnique(fn.deps, more...)
+}
+
+// childKey finds the entity fetches to one subgraph at one path under a fetch.
+type childKey struct {
+	parent                *fetchNode
+	service, path, repSig string
+}
+
+func (p *planner) index(fn *fetchNode) {
+	k := childKey{fn.parent, fn.service, strings.Join(fn.path, "."), fn.repSig}
+	p.children[k] = append(p.children[k], fn)
+}
+
+// unindex removes a fetch created after a snapshot (the last of its key).
+func (p *planner) unindex(fn *fetchNode) {
+	if fn.parent == nil {
+		return
+	}
+	k := childKey{fn.parent, fn.service, strings.Join(fn.path, "."), fn.repSig}
+	list := p.children[k]
+	if n := len(list); n > 0 && list[n-1] == fn {
+		list[n-1] = nil
+		if n == 1 {
+			delete(p.children, k)
+		} else {
+			p.children[k] = list[:n-1]
+		}
+	}
 }
 
 func cloneNodes(nodes []*sNode) []*sNode {
@@ -332,6 +495,7 @@ func cloneNodes(nodes []*sNode) []*sNode {
 	out := make([]*sNode, len(nodes))
 	for i, n := range nodes {
 		c := *n
+		c.idx = nil
 		c.children = cloneNodes(n.children)
 		out[i] = &c
 	}
@@ -342,12 +506,17 @@ func cloneNodes(nodes []*sNode) []*sNode {
 // fetches for the fields that subgraph cannot resolve. It returns the selection for
 // the current fetch and the fetches it created (which produce some of the fields).
 func (p *planner) planFields(fn *fetchNode, graph, typeName string, fields []*Field, path []string, provided ast.SelectionSet) ([]*sNode, []*fetchNode, error) {
+	// The selected nodes are merged once at the end (merging one at a time into
+	// a growing list would be quadratic in the width of the selection).
 	var out []*sNode
 	var producers []*fetchNode
 	var pending []*Field
 	for _, f := range fields {
+		if err := p.step(); err != nil {
+			return nil, nil, err
+		}
 		if f.Name == "__typename" {
-			out = mergeNodes(out, []*sNode{{name: "__typename", alias: aliasOf(f)}})
+			out = append(out, &sNode{name: "__typename", alias: aliasOf(f)})
 			continue
 		}
 		sub, here := p.resolvableHere(typeName, f.Name, graph, provided)
@@ -370,7 +539,7 @@ func (p *planner) planFields(fn *fetchNode, graph, typeName string, fields []*Fi
 					return nil, nil, err
 				}
 				producers = append(producers, prods...)
-				out = mergeNodes(out, []*sNode{n})
+				out = append(out, n)
 				pending = append(pending, rest)
 				continue
 			}
@@ -380,9 +549,11 @@ func (p *planner) planFields(fn *fetchNode, graph, typeName string, fields []*Fi
 			}
 			return nil, nil, err
 		}
+		p.keep(snap)
 		producers = append(producers, prods...)
-		out = mergeNodes(out, []*sNode{n})
+		out = append(out, n)
 	}
+	out = dedupe(out)
 	if len(pending) > 0 {
 		keys, prods, err := p.jump(fn, graph, typeName, pending, path, provided)
 		if err != nil {
@@ -472,6 +643,9 @@ func (p *planner) resolvable(typeName, field, graph string) bool {
 
 // selectField selects a field the subgraph resolves, planning its sub-selection.
 func (p *planner) selectField(fn *fetchNode, graph, parentType string, f *Field, path []string, provided ast.SelectionSet) (*sNode, []*fetchNode, error) {
+	if err := p.step(); err != nil {
+		return nil, nil, err
+	}
 	n := &sNode{name: f.Name, alias: aliasOf(f), args: f.Arguments}
 	if f.Selection == nil {
 		return n, nil, nil
@@ -638,8 +812,8 @@ func (p *planner) planInterfaceObject(fn *fetchNode, graph string, sel *Selectio
 	}
 	out = mergeNodes(out, append([]*sNode{{name: "__typename"}}, kn...))
 	child := p.child(fn, owner, path, kprods, "")
-	child.deps = appendUnique(child.deps, kprods...)
-	child.addRep(iface, iface, keySel, topLevelNames(key.Selection))
+	p.addDeps(child, kprods...)
+	p.addRep(child, iface, iface, keySel, topLevelNames(key.Selection))
 	inner := []*sNode{{name: "__typename"}}
 	for _, t := range sel.Types {
 		tt := p.sg.Types[t]
@@ -657,7 +831,7 @@ func (p *planner) planInterfaceObject(fn *fetchNode, graph string, sel *Selectio
 		producers = append(producers, prods...)
 		inner = mergeNodes(inner, []*sNode{{typeCond: t, children: nodes}})
 	}
-	child.addEntityFields(iface, inner)
+	p.addEntityFields(child, iface, inner)
 	producers = append(producers, child)
 	producers = append(producers, kprods...)
 	return out, producers, nil
@@ -791,6 +965,9 @@ func (p *planner) jump(fn *fetchNode, graph, typeName string, pending []*Field, 
 	var producers []*fetchNode
 	remaining := pending
 	for len(remaining) > 0 {
+		if err := p.step(); err != nil {
+			return nil, nil, err
+		}
 		var (
 			bestGraph, bestAs string
 			bestKey           *supergraph.Key
@@ -877,8 +1054,8 @@ func (p *planner) jump(fn *fetchNode, graph, typeName string, pending []*Field, 
 			repSel = mergeNodes(repSel, repNodes(reqFields))
 		}
 		child := p.child(fn, bestGraph, path, deps, repSig)
-		child.deps = appendUnique(child.deps, deps...)
-		child.addRep(typeName, bestAs, repSel, topLevelNames(bestKey.Selection))
+		p.addDeps(child, deps...)
+		p.addRep(child, typeName, bestAs, repSel, topLevelNames(bestKey.Selection))
 		// The covered fields are resolved by the target itself: their @requires are in
 		// the representation.
 		var nodes []*sNode
@@ -892,10 +1069,11 @@ func (p *planner) jump(fn *fetchNode, graph, typeName string, pending []*Field, 
 			if err != nil {
 				return nil, nil, err
 			}
-			nodes = mergeNodes(nodes, []*sNode{n})
+			nodes = append(nodes, n)
 			prods = append(prods, fprods...)
 		}
-		child.addEntityFields(bestAs, nodes)
+		nodes = dedupe(nodes)
+		p.addEntityFields(child, bestAs, nodes)
 		producers = append(producers, child)
 		producers = append(producers, kprods...)
 		producers = append(producers, deps...)
@@ -1046,9 +1224,9 @@ func repNodes(fields []*Field) []*sNode {
 				n.children = repNodes(f.Selection.Fields[f.Selection.TypeName])
 			}
 		}
-		out = mergeNodes(out, []*sNode{n})
+		out = append(out, n)
 	}
-	return out
+	return dedupe(out)
 }
 
 func (p *planner) hasRequires(typeName, field, graph string) bool {
@@ -1217,9 +1395,8 @@ func (p *planner) interfaceObjectIn(typeName, graph string) bool {
 // child returns the entity fetch to a subgraph at a path under fn, reusing one that
 // does not depend on the given fetches (which would make a cycle).
 func (p *planner) child(fn *fetchNode, service string, path []string, deps []*fetchNode, repSig string) *fetchNode {
-	key := strings.Join(path, ".")
-	for _, c := range p.fetches {
-		if c.dead || c.parent != fn || c.service != service || strings.Join(c.path, ".") != key || c.repSig != repSig {
+	for _, c := range p.children[childKey{fn, service, strings.Join(path, "."), repSig}] {
+		if c.dead {
 			continue
 		}
 		if dependsOnAny(deps, c) {
@@ -1229,6 +1406,7 @@ func (p *planner) child(fn *fetchNode, service string, path []string, deps []*fe
 	}
 	c := p.newFetch(service, path, fn)
 	c.repSig = repSig
+	p.index(c)
 	return c
 }
 
@@ -1278,18 +1456,24 @@ func appendUnique(list []*fetchNode, more ...*fetchNode) []*fetchNode {
 	return list
 }
 
-func (fn *fetchNode) addRep(typeName, as string, sel []*sNode, keys []string) {
+func (p *planner) addRep(fn *fetchNode, typeName, as string, sel []*sNode, keys []string) {
 	r, ok := fn.reps[typeName]
 	if !ok {
 		r = &repSpec{as: as}
 		fn.reps[typeName] = r
+		order := fn.repOrder
 		fn.repOrder = append(fn.repOrder, typeName)
+		p.journal(func() { delete(fn.reps, typeName); fn.repOrder = order })
 	}
-	r.sel = mergeNodes(r.sel, sel)
+	p.mergeInto(&r.sel, &r.idx, sel)
+	old := r.keys
 	for _, k := range keys {
 		if !slices.Contains(r.keys, k) {
 			r.keys = append(r.keys, k)
 		}
+	}
+	if len(r.keys) != len(old) {
+		p.journal(func() { r.keys = old })
 	}
 }
 
@@ -1313,8 +1497,8 @@ func topLevelNames(set ast.SelectionSet) []string {
 	return out
 }
 
-func (fn *fetchNode) addEntityFields(typeName string, nodes []*sNode) {
-	fn.sel = mergeNodes(fn.sel, []*sNode{{typeCond: typeName, children: nodes}})
+func (p *planner) addEntityFields(fn *fetchNode, typeName string, nodes []*sNode) {
+	p.mergeInto(&fn.sel, &fn.selIdx, []*sNode{{typeCond: typeName, children: nodes}})
 }
 
 func appendPath(path []string, f *Field) []string {

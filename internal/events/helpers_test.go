@@ -25,12 +25,11 @@ import (
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 // A subgraph's own migrations: a state table, and an effect log where every
-// handler run that commits leaves a row (so a second effect would show).
+// committed handler run leaves a row (so a second effect would show).
 var appMigrations = fstest.MapFS{
 	"0001_widgets.sql": {Data: []byte(`
 CREATE TABLE widgets (id uuid PRIMARY KEY, org_id uuid NOT NULL, name text NOT NULL);
-CREATE TABLE effects (consumer text NOT NULL, event_id uuid NOT NULL, subject text NOT NULL, payload jsonb NOT NULL);
-CREATE TABLE deliveries (consumer text NOT NULL, event_id uuid NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp());`)},
+CREATE TABLE effects (consumer text NOT NULL, event_id uuid NOT NULL, subject text NOT NULL, payload jsonb NOT NULL);`)},
 }
 
 const (
@@ -85,8 +84,7 @@ func (f *fixture) createWidget(t *testing.T, name string) events.Event {
 	return ev
 }
 
-// effectHandler applies an event once (Idempotent): one effects row, plus a
-// deliveries row for every call that reaches it (committed or not).
+// effectHandler applies an event once (Idempotent): one effects row.
 func (f *fixture) effectHandler(name string) events.Handler {
 	return events.Idempotent(f.pool, name, func(ctx context.Context, tx pgx.Tx, ev events.Event) error {
 		_, err := tx.Exec(ctx, `INSERT INTO effects (consumer, event_id, subject, payload) VALUES ($1, $2, $3, $4)`,
@@ -158,7 +156,7 @@ func startNATS(t *testing.T) *natsServer {
 
 func (s *natsServer) start(t *testing.T) {
 	t.Helper()
-	ns, err := server.NewServer(s.opts)
+	ns, err := server.NewServer(s.opts.Clone())
 	require.NoError(t, err)
 	go ns.Start()
 	require.True(t, ns.ReadyForConnections(10*time.Second), "nats-server not ready")

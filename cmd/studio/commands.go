@@ -23,6 +23,7 @@ import (
 	"github.com/studio-platform/studio/subgraphs/compliance"
 	"github.com/studio-platform/studio/subgraphs/demo"
 	"github.com/studio-platform/studio/subgraphs/identity"
+	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
 func runRouter(ctx context.Context, args []string) error {
@@ -154,14 +155,14 @@ func runSubgraph(ctx context.Context, args []string) error {
 	var seeder func(context.Context) error
 	switch name {
 	case identity.Name:
-		svc, err := identity.New(ctx, identity.Config{DatabaseURL: dbURL}, identity.WithLogger(log))
+		svc, err := identity.New(ctx, identity.Config{DatabaseURL: dbURL}, kit.WithLogger(log))
 		if err != nil {
 			return err
 		}
 		defer svc.Close()
 		handler, seeder = svc.Handler(), svc.Seed
 	case compliance.Name:
-		svc, err := compliance.New(ctx, compliance.Config{DatabaseURL: dbURL, JWKSURL: *jwks}, compliance.WithLogger(log))
+		svc, err := compliance.New(ctx, compliance.Config{DatabaseURL: dbURL, JWKSURL: *jwks}, kit.WithLogger(log))
 		if err != nil {
 			return err
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/studio-platform/studio/router"
 	"github.com/studio-platform/studio/subgraphs/compliance"
 	"github.com/studio-platform/studio/subgraphs/identity"
+	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
 // Config says where each piece listens and which database it uses.
@@ -133,7 +134,7 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 	jwks := p.IdentityURL + "/.well-known/jwks.json"
 
 	p.Identity, err = identity.New(ctx, identity.Config{DatabaseURL: cfg.DatabaseURL},
-		append([]identity.Option{identity.WithLogger(o.log.With("service", "identity"))}, o.identity...)...)
+		append([]identity.Option{kit.WithLogger(o.log.With("service", "identity"))}, o.identity...)...)
 	if err != nil {
 		closeAll(idLn, compLn, routerLn)
 		return nil, fmt.Errorf("platform: identity: %w", err)
@@ -142,7 +143,7 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 	p.serve(idLn, o.wrapped(identity.Name, p.Identity.Handler()), o.log)
 
 	p.Compliance, err = compliance.New(ctx, compliance.Config{DatabaseURL: cfg.DatabaseURL, JWKSURL: jwks},
-		append([]compliance.Option{compliance.WithLogger(o.log.With("service", "compliance"))}, o.compliance...)...)
+		append([]compliance.Option{kit.WithLogger(o.log.With("service", "compliance"))}, o.compliance...)...)
 	if err != nil {
 		closeAll(compLn, routerLn)
 		return nil, fmt.Errorf("platform: compliance: %w", err)

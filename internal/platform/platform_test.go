@@ -18,6 +18,7 @@ import (
 	"github.com/studio-platform/studio/internal/testenv"
 	"github.com/studio-platform/studio/subgraphs/demo"
 	"github.com/studio-platform/studio/subgraphs/identity"
+	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -48,7 +49,7 @@ func start(t *testing.T) *graph {
 		IdentityAddr:   "127.0.0.1:0",
 		ComplianceAddr: "127.0.0.1:0",
 		Seed:           true,
-	}, platform.WithIdentityOptions(identity.WithQueryTracer(g.identityQueries)),
+	}, platform.WithIdentityOptions(kit.WithQueryTracer(g.identityQueries)),
 		platform.WithMiddleware(identity.Name, countEntities))
 	require.NoError(t, err)
 	t.Cleanup(p.Close)

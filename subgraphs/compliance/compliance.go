@@ -1,27 +1,21 @@
 // Package compliance is the composition root of the compliance subgraph:
 // projects, controls and evidence, every query scoped by the caller's
 // organization. New wires the store, the token verifier (identity's JWKS by
-// default), the gqlgen handler and the HTTP routes.
+// default) and the resolvers on the subgraph kit (subgraphs/kit), which serves
+// /graphql, /health, /ready and /metrics.
 package compliance
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/studio-platform/studio/internal/auth"
-	"github.com/studio-platform/studio/internal/health"
-	"github.com/studio-platform/studio/internal/metrics"
-	"github.com/studio-platform/studio/internal/pg"
 	"github.com/studio-platform/studio/subgraphs/compliance/graph"
 	"github.com/studio-platform/studio/subgraphs/compliance/graph/generated"
 	"github.com/studio-platform/studio/subgraphs/compliance/loaders"
 	"github.com/studio-platform/studio/subgraphs/compliance/store"
-	"github.com/studio-platform/studio/subgraphs/internal/gqlserver"
+	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
 // Name is the subgraph's name (in supergraph.yaml, metrics, logs).
@@ -36,75 +30,47 @@ type Config struct {
 	JWKSURL string
 }
 
-// Option configures New.
-type Option func(*options)
-
-type options struct {
-	tracer   pgx.QueryTracer
-	verifier auth.Verifier
-	log      *slog.Logger
-}
-
-// WithQueryTracer traces every SQL query of the store (e.g. a pg.QueryCounter).
-func WithQueryTracer(t pgx.QueryTracer) Option { return func(o *options) { o.tracer = t } }
-
-// WithVerifier replaces the token verifier (default: auth.NewJWKSVerifier(cfg.JWKSURL)).
-func WithVerifier(v auth.Verifier) Option { return func(o *options) { o.verifier = v } }
-
-// WithLogger sets the logger (default slog.Default()).
-func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+// Option configures New: kit.WithLogger, kit.WithQueryTracer, kit.WithVerifier
+// (default: auth.NewJWKSVerifier(cfg.JWKSURL)), kit.WithLimits, kit.WithMount.
+type Option = kit.Option
 
 // Service is a running compliance subgraph.
 type Service struct {
-	store   *store.Store
-	handler http.Handler
+	*kit.Service
+	store *store.Store
 }
 
 // New opens the database (applying migrations) and builds the HTTP handler.
 // Close releases it.
-func New(ctx context.Context, cfg Config, opts ...Option) (*Service, error) {
-	o := options{log: slog.Default()}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	var errs []error
-	if cfg.DatabaseURL == "" {
-		errs = append(errs, errors.New("compliance: DatabaseURL is required"))
-	}
-	if cfg.JWKSURL == "" && o.verifier == nil {
-		errs = append(errs, errors.New("compliance: JWKSURL is required (or WithVerifier)"))
+func New(ctx context.Context, cfg Config, opts ...Option) (_ *Service, err error) {
+	kcfg := kit.Config{Name: Name, DatabaseURL: cfg.DatabaseURL, Schema: store.Schema, Migrations: store.Migrations()}
+	errs := []error{kcfg.Validate()}
+	if cfg.JWKSURL == "" && !kit.HasVerifier(opts...) {
+		errs = append(errs, errors.New("compliance: JWKSURL is required (or kit.WithVerifier)"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	verifier := o.verifier
-	if verifier == nil {
-		verifier = auth.NewJWKSVerifier(cfg.JWKSURL)
-	}
-	var pgOpts []pg.Option
-	if o.tracer != nil {
-		pgOpts = append(pgOpts, pg.WithTracer(o.tracer))
-	}
-	st, err := store.Open(ctx, cfg.DatabaseURL, pgOpts...)
+	svc, err := kit.Open(ctx, kcfg, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("compliance: %w", err)
+		return nil, err
 	}
-
-	res := &graph.Resolver{Store: st}
-	gql := gqlserver.New(generated.NewExecutableSchema(generated.Config{Resolvers: res}), o.log)
-	m := metrics.New(Name)
-	h := health.New(health.Check{Name: "postgres", Fn: st.Ping})
-
-	mux := http.NewServeMux()
-	mux.Handle("/graphql", auth.Middleware(verifier)(loaders.Middleware(st)(gql)))
-	mux.Handle("GET /health", h.Live())
-	mux.Handle("GET /ready", h.Ready())
-	mux.Handle("GET /metrics", m.Handler())
-	return &Service{store: st, handler: m.Middleware(mux)}, nil
+	defer func() {
+		if err != nil {
+			svc.Close()
+		}
+	}()
+	st := store.New(svc.DB())
+	res := &graph.Resolver{Store: st, Loaders: loaders.New(st)}
+	api := kit.API{Schema: generated.NewExecutableSchema(generated.Config{Resolvers: res}), Loaders: res.Loaders}
+	if cfg.JWKSURL != "" {
+		api.Verifier = auth.NewJWKSVerifier(cfg.JWKSURL)
+	}
+	if err := svc.Serve(ctx, api); err != nil {
+		return nil, err
+	}
+	return &Service{Service: svc, store: st}, nil
 }
-
-// Handler serves /graphql (POST, GET), /health, /ready and /metrics.
-func (s *Service) Handler() http.Handler { return s.handler }
 
 // Store returns the service's store (for tests and tools).
 func (s *Service) Store() *store.Store { return s.store }
@@ -116,6 +82,3 @@ func (s *Service) Seed(ctx context.Context) error {
 	}
 	return nil
 }
-
-// Close releases the database pool.
-func (s *Service) Close() { s.store.Close() }

@@ -1,28 +1,42 @@
 package compliance_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/studio-platform/studio/internal/auth"
 	"github.com/studio-platform/studio/internal/pg"
 	"github.com/studio-platform/studio/internal/testenv"
 	"github.com/studio-platform/studio/subgraphs/compliance"
+	"github.com/studio-platform/studio/subgraphs/compliance/graph"
+	"github.com/studio-platform/studio/subgraphs/compliance/graph/generated"
+	"github.com/studio-platform/studio/subgraphs/compliance/loaders"
 	"github.com/studio-platform/studio/subgraphs/demo"
 	"github.com/studio-platform/studio/subgraphs/identity"
 	"github.com/studio-platform/studio/subgraphs/internal/gqltest"
+	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
+
+// countingLimits give loaders a long wait, so every key of a nested level
+// joins one batch even on a loaded machine (-race, 2 shared cores): the SQL
+// query counts these tests assert stay deterministic.
+var countingLimits = kit.Limits{LoaderWait: 200 * time.Millisecond}
 
 type env struct {
 	identityURL string
 	url         string // compliance /graphql
 	svc         *compliance.Service
+	signer      *auth.Signer // identity's: verifies the tokens
 	counter     *pg.QueryCounter
 	token       string // demo user (Acme Corp)
 }
@@ -42,12 +56,12 @@ func start(t *testing.T, jwks bool) *env {
 	t.Cleanup(idSrv.Close)
 
 	counter := &pg.QueryCounter{}
-	opts := []compliance.Option{compliance.WithQueryTracer(counter)}
+	opts := []compliance.Option{kit.WithQueryTracer(counter), kit.WithLimits(countingLimits)}
 	cfg := compliance.Config{DatabaseURL: db}
 	if jwks {
 		cfg.JWKSURL = idSrv.URL + "/.well-known/jwks.json"
 	} else {
-		opts = append(opts, compliance.WithVerifier(id.Signer()))
+		opts = append(opts, kit.WithVerifier(id.Signer()))
 	}
 	svc, err := compliance.New(ctx, cfg, opts...)
 	require.NoError(t, err)
@@ -57,7 +71,7 @@ func start(t *testing.T, jwks bool) *env {
 	srv := httptest.NewServer(svc.Handler())
 	t.Cleanup(srv.Close)
 
-	e := &env{identityURL: idSrv.URL + "/graphql", url: srv.URL + "/graphql", svc: svc, counter: counter}
+	e := &env{identityURL: idSrv.URL + "/graphql", url: srv.URL + "/graphql", svc: svc, signer: id.Signer(), counter: counter}
 	e.token = login(t, e.identityURL, demo.DemoUser.Email, demo.Password)
 	return e
 }
@@ -327,4 +341,25 @@ func TestEntitiesAreOneQueryInKeyOrder(t *testing.T) {
 	require.Len(t, uout.Entities[0].Projects, 17)  // demo user
 	require.Len(t, uout.Entities[10].Projects, 16) // alice
 	require.Empty(t, uout.Entities[1].Projects)
+}
+
+// TestMissingLoaderMiddlewareFailsLoudly serves the schema without the loader
+// middleware: a relation field answers a logged INTERNAL_SERVER_ERROR instead
+// of quietly running one query per parent.
+func TestMissingLoaderMiddlewareFailsLoudly(t *testing.T) {
+	e := start(t, false)
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	st := e.svc.Store()
+	res := &graph.Resolver{Store: st, Loaders: loaders.New(st)}
+	gql := kit.NewHandler(generated.NewExecutableSchema(generated.Config{Resolvers: res}), log)
+	srv := httptest.NewServer(auth.Middleware(e.signer)(gql)) // no loader middleware
+	t.Cleanup(srv.Close)
+	e.counter.Reset()
+	resp := gqltest.Post(t, srv.URL, e.token, `{ projects { id controls { id } } }`, nil)
+	require.NotEmpty(t, resp.Errors)
+	require.Equal(t, "INTERNAL_SERVER_ERROR", resp.Errors[0].Code())
+	require.Equal(t, "internal error", resp.Errors[0].Message, "no internals leak")
+	require.Contains(t, logs.String(), "loader middleware did not run")
+	require.Equal(t, int64(1), e.counter.Count(), "only the projects query ran: %q", e.counter.Queries())
 }

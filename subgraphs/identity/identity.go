@@ -1,7 +1,8 @@
 // Package identity is the composition root of the identity subgraph: users,
 // organizations, sign-up/login and token issuance. New wires the store, the
 // token signer (its key generated on first start and kept in Postgres), the
-// gqlgen handler and the HTTP routes.
+// resolvers and the JWKS route on the subgraph kit (subgraphs/kit), which
+// serves /graphql, /health, /ready and /metrics.
 package identity
 
 import (
@@ -11,23 +12,17 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/studio-platform/studio/internal/auth"
-	"github.com/studio-platform/studio/internal/health"
-	"github.com/studio-platform/studio/internal/metrics"
-	"github.com/studio-platform/studio/internal/pg"
 	"github.com/studio-platform/studio/subgraphs/demo"
 	"github.com/studio-platform/studio/subgraphs/identity/graph"
 	"github.com/studio-platform/studio/subgraphs/identity/graph/generated"
 	"github.com/studio-platform/studio/subgraphs/identity/loaders"
 	"github.com/studio-platform/studio/subgraphs/identity/password"
 	"github.com/studio-platform/studio/subgraphs/identity/store"
-	"github.com/studio-platform/studio/subgraphs/internal/gqlserver"
+	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
 // Name is the subgraph's name (in supergraph.yaml, metrics, logs).
@@ -79,75 +74,48 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Option configures New.
-type Option func(*options)
-
-type options struct {
-	tracer   pgx.QueryTracer
-	verifier auth.Verifier
-	log      *slog.Logger
-}
-
-// WithQueryTracer traces every SQL query of the store (e.g. a pg.QueryCounter).
-func WithQueryTracer(t pgx.QueryTracer) Option { return func(o *options) { o.tracer = t } }
-
-// WithVerifier replaces the token verifier (default: identity's own Signer).
-func WithVerifier(v auth.Verifier) Option { return func(o *options) { o.verifier = v } }
-
-// WithLogger sets the logger (default slog.Default()).
-func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+// Option configures New: kit.WithLogger, kit.WithQueryTracer, kit.WithVerifier
+// (default: identity's own Signer), kit.WithLimits, kit.WithMount.
+type Option = kit.Option
 
 // Service is a running identity subgraph.
 type Service struct {
-	store   *store.Store
-	signer  *auth.Signer
-	handler http.Handler
-	log     *slog.Logger
+	*kit.Service
+	store  *store.Store
+	signer *auth.Signer
 }
 
 // New opens the database (applying migrations), loads or creates the signing
 // key, and builds the HTTP handler. Close releases it.
-func New(ctx context.Context, cfg Config, opts ...Option) (*Service, error) {
+func New(ctx context.Context, cfg Config, opts ...Option) (_ *Service, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg.defaults()
-	o := options{log: slog.Default()}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	var pgOpts []pg.Option
-	if o.tracer != nil {
-		pgOpts = append(pgOpts, pg.WithTracer(o.tracer))
-	}
-	st, err := store.Open(ctx, cfg.DatabaseURL, pgOpts...)
+	svc, err := kit.Open(ctx, kit.Config{Name: Name, DatabaseURL: cfg.DatabaseURL, Schema: store.Schema, Migrations: store.Migrations()}, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("identity: %w", err)
+		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			svc.Close()
+		}
+	}()
+	st := store.New(svc.DB())
 	signer, err := loadSigner(ctx, st, cfg.Issuer)
 	if err != nil {
-		st.Close()
 		return nil, fmt.Errorf("identity: %w", err)
 	}
-	verifier := o.verifier
-	if verifier == nil {
-		verifier = signer
+	res := &graph.Resolver{Store: st, Signer: signer, AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, Loaders: loaders.New(st)}
+	if err := svc.Serve(ctx, kit.API{
+		Schema:   generated.NewExecutableSchema(generated.Config{Resolvers: res}),
+		Loaders:  res.Loaders,
+		Verifier: signer,
+		Routes:   map[string]http.Handler{"GET /.well-known/jwks.json": signer.JWKSHandler()},
+	}); err != nil {
+		return nil, err
 	}
-	s := &Service{store: st, signer: signer, log: o.log}
-
-	res := &graph.Resolver{Store: st, Signer: signer, AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL}
-	gql := gqlserver.New(generated.NewExecutableSchema(generated.Config{Resolvers: res}), o.log)
-	m := metrics.New(Name)
-	h := health.New(health.Check{Name: "postgres", Fn: st.Ping})
-
-	mux := http.NewServeMux()
-	mux.Handle("/graphql", auth.Middleware(verifier)(loaders.Middleware(st)(gql)))
-	mux.Handle("GET /health", h.Live())
-	mux.Handle("GET /ready", h.Ready())
-	mux.Handle("GET /metrics", m.Handler())
-	mux.Handle("GET /.well-known/jwks.json", signer.JWKSHandler())
-	s.handler = m.Middleware(mux)
-	return s, nil
+	return &Service{Service: svc, store: st, signer: signer}, nil
 }
 
 // loadSigner returns the signer for the key stored in the database, creating
@@ -177,10 +145,6 @@ func loadSigner(ctx context.Context, st *store.Store, issuer string) (*auth.Sign
 	return auth.NewSigner(kid, key, issuer), nil
 }
 
-// Handler serves /graphql (POST, GET), /health, /ready, /metrics and
-// /.well-known/jwks.json.
-func (s *Service) Handler() http.Handler { return s.handler }
-
 // Signer returns the access-token signer (also a Verifier of its tokens).
 func (s *Service) Signer() *auth.Signer { return s.signer }
 
@@ -198,6 +162,3 @@ func (s *Service) Seed(ctx context.Context) error {
 	}
 	return nil
 }
-
-// Close releases the database pool.
-func (s *Service) Close() { s.store.Close() }

@@ -21,6 +21,7 @@ import (
 	"github.com/studio-platform/studio/subgraphs/identity"
 	"github.com/studio-platform/studio/subgraphs/identity/password"
 	"github.com/studio-platform/studio/subgraphs/internal/gqltest"
+	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -32,10 +33,14 @@ type env struct {
 	counter *pg.QueryCounter
 }
 
+// start runs identity on dbURL. Its loaders wait 200 ms, so every key of a
+// nested level joins one batch even on a loaded machine: the SQL query counts
+// the tests assert stay deterministic.
 func start(t *testing.T, dbURL string) *env {
 	t.Helper()
 	counter := &pg.QueryCounter{}
-	svc, err := identity.New(context.Background(), identity.Config{DatabaseURL: dbURL}, identity.WithQueryTracer(counter))
+	svc, err := identity.New(context.Background(), identity.Config{DatabaseURL: dbURL},
+		kit.WithQueryTracer(counter), kit.WithLimits(kit.Limits{LoaderWait: 200 * time.Millisecond}))
 	require.NoError(t, err)
 	t.Cleanup(svc.Close)
 	srv := httptest.NewServer(svc.Handler())

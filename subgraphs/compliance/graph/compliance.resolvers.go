@@ -11,11 +11,12 @@ import (
 
 	"github.com/studio-platform/studio/subgraphs/compliance/graph/generated"
 	"github.com/studio-platform/studio/subgraphs/compliance/graph/model"
+	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
 // Evidence is the resolver for the evidence field.
 func (r *controlResolver) Evidence(ctx context.Context, obj *model.Control) ([]*model.Evidence, error) {
-	l, err := r.loaders(ctx)
+	l, err := r.Loaders.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -24,7 +25,7 @@ func (r *controlResolver) Evidence(ctx context.Context, obj *model.Control) ([]*
 
 // Control is the resolver for the control field.
 func (r *evidenceResolver) Control(ctx context.Context, obj *model.Evidence) (*model.Control, error) {
-	l, err := r.loaders(ctx)
+	l, err := r.Loaders.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +69,7 @@ func (r *projectResolver) Owner(ctx context.Context, obj *model.Project) (*model
 
 // Controls is the resolver for the controls field.
 func (r *projectResolver) Controls(ctx context.Context, obj *model.Project) ([]*model.Control, error) {
-	l, err := r.loaders(ctx)
+	l, err := r.Loaders.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +78,7 @@ func (r *projectResolver) Controls(ctx context.Context, obj *model.Project) ([]*
 
 // Projects is the resolver for the projects field.
 func (r *queryResolver) Projects(ctx context.Context) ([]*model.Project, error) {
-	c, err := claims(ctx)
+	c, err := kit.Claims(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -86,8 +87,13 @@ func (r *queryResolver) Projects(ctx context.Context) ([]*model.Project, error) 
 
 // Project is the resolver for the project field.
 func (r *queryResolver) Project(ctx context.Context, id string) (*model.Project, error) {
-	c, err := claims(ctx)
+	c, err := kit.Claims(ctx)
 	if err != nil {
+		return nil, err
+	}
+	var v kit.Input
+	v.MaxLen("id", id, kit.MaxID)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	ps, err := r.Store.ProjectsByIDs(ctx, c.OrgID, []string{id})
@@ -99,7 +105,7 @@ func (r *queryResolver) Project(ctx context.Context, id string) (*model.Project,
 
 // Projects is the resolver for the projects field.
 func (r *userResolver) Projects(ctx context.Context, obj *model.User) ([]*model.Project, error) {
-	l, err := r.loaders(ctx)
+	l, err := r.Loaders.Get(ctx)
 	if err != nil {
 		return nil, err
 	}

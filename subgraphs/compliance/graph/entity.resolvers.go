@@ -10,57 +10,27 @@ import (
 
 	"github.com/studio-platform/studio/subgraphs/compliance/graph/generated"
 	"github.com/studio-platform/studio/subgraphs/compliance/graph/model"
+	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
 // FindManyControlByIDs is the resolver for the findManyControlByIDs field.
 func (r *entityResolver) FindManyControlByIDs(ctx context.Context, reps []*model.ControlByIDsInput) ([]*model.Control, error) {
-	c, err := claims(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(reps))
-	for i, rep := range reps {
-		ids[i] = rep.ID
-	}
-	return r.Store.ControlsByIDs(ctx, c.OrgID, ids)
+	return kit.FindMany(ctx, reps, func(r *model.ControlByIDsInput) string { return r.ID }, r.Store.ControlsByIDs)
 }
 
 // FindManyEvidenceByIDs is the resolver for the findManyEvidenceByIDs field.
 func (r *entityResolver) FindManyEvidenceByIDs(ctx context.Context, reps []*model.EvidenceByIDsInput) ([]*model.Evidence, error) {
-	c, err := claims(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(reps))
-	for i, rep := range reps {
-		ids[i] = rep.ID
-	}
-	return r.Store.EvidenceByIDs(ctx, c.OrgID, ids)
+	return kit.FindMany(ctx, reps, func(r *model.EvidenceByIDsInput) string { return r.ID }, r.Store.EvidenceByIDs)
 }
 
 // FindManyProjectByIDs is the resolver for the findManyProjectByIDs field.
 func (r *entityResolver) FindManyProjectByIDs(ctx context.Context, reps []*model.ProjectByIDsInput) ([]*model.Project, error) {
-	c, err := claims(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(reps))
-	for i, rep := range reps {
-		ids[i] = rep.ID
-	}
-	return r.Store.ProjectsByIDs(ctx, c.OrgID, ids)
+	return kit.FindMany(ctx, reps, func(r *model.ProjectByIDsInput) string { return r.ID }, r.Store.ProjectsByIDs)
 }
 
 // FindManyUserByIDs is the resolver for the findManyUserByIDs field.
 func (r *entityResolver) FindManyUserByIDs(ctx context.Context, reps []*model.UserByIDsInput) ([]*model.User, error) {
-	if _, err := claims(ctx); err != nil {
-		return nil, err
-	}
-	users := make([]*model.User, len(reps))
-	for i, rep := range reps {
-		users[i] = &model.User{ID: rep.ID} // compliance knows users by id only
-	}
-	return users, nil
+	return kit.FindMany(ctx, reps, func(r *model.UserByIDsInput) string { return r.ID }, usersByIDs)
 }
 
 // Entity returns generated.EntityResolver implementation.

@@ -4,37 +4,37 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"strings"
 
 	"github.com/google/uuid"
 
 	"github.com/studio-platform/studio/subgraphs/compliance/graph/model"
 	"github.com/studio-platform/studio/subgraphs/compliance/store"
-	"github.com/studio-platform/studio/subgraphs/internal/gqlserver"
-	"github.com/studio-platform/studio/subgraphs/internal/keyed"
+	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
-func badInput(problems []string) error {
-	return &gqlserver.Error{Code: gqlserver.CodeBadUserInput, Message: strings.Join(problems, "; ")}
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
+// usersByIDs answers User representations: compliance knows users by id only.
+func usersByIDs(_ context.Context, _ string, ids []string) ([]*model.User, error) {
+	users := make([]*model.User, len(ids))
+	for i, id := range ids {
+		users[i] = &model.User{ID: id}
 	}
-	return strings.TrimSpace(*s)
+	return users, nil
 }
 
 func (r *Resolver) createProject(ctx context.Context, in model.CreateProjectInput) (*model.Project, error) {
-	c, err := claims(ctx)
+	c, err := kit.Claims(ctx)
 	if err != nil {
 		return nil, err
 	}
-	name := strings.TrimSpace(in.Name)
-	if name == "" {
-		return nil, badInput([]string{"name is required"})
+	var v kit.Input
+	p := &model.Project{
+		ID: uuid.NewString(), OrgID: c.OrgID, OwnerID: c.Subject,
+		Name:        v.Text("name", in.Name, kit.MaxName),
+		Description: v.Optional("description", in.Description, kit.MaxDescription),
 	}
-	p := &model.Project{ID: uuid.NewString(), OrgID: c.OrgID, Name: name, Description: deref(in.Description), OwnerID: c.Subject}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
 	if err := r.Store.CreateProject(ctx, p); err != nil {
 		return nil, err
 	}
@@ -42,36 +42,31 @@ func (r *Resolver) createProject(ctx context.Context, in model.CreateProjectInpu
 }
 
 func (r *Resolver) addControl(ctx context.Context, in model.AddControlInput) (*model.Control, error) {
-	c, err := claims(ctx)
+	c, err := kit.Claims(ctx)
 	if err != nil {
 		return nil, err
 	}
+	var v kit.Input
+	v.MaxLen("projectId", in.ProjectID, kit.MaxID)
 	ctl := &model.Control{
 		ID: uuid.NewString(), OrgID: c.OrgID, ProjectID: in.ProjectID,
-		Code: strings.TrimSpace(in.Code), Title: strings.TrimSpace(in.Title), Description: deref(in.Description),
-		Framework: strings.TrimSpace(in.Framework), Status: in.Status,
+		Code:        v.Text("code", in.Code, kit.MaxName),
+		Title:       v.Text("title", in.Title, kit.MaxName),
+		Description: v.Optional("description", in.Description, kit.MaxDescription),
+		Framework:   v.Text("framework", in.Framework, kit.MaxName),
+		Status:      in.Status,
 	}
-	var problems []string
-	if ctl.Code == "" {
-		problems = append(problems, "code is required")
+	if err := v.Err(); err != nil {
+		return nil, err
 	}
-	if ctl.Title == "" {
-		problems = append(problems, "title is required")
-	}
-	if ctl.Framework == "" {
-		problems = append(problems, "framework is required")
-	}
-	if len(problems) > 0 {
-		return nil, badInput(problems)
-	}
-	if !keyed.IsUUID(in.ProjectID) {
-		return nil, gqlserver.Errorf(gqlserver.CodeNotFound, "project %s not found", in.ProjectID)
+	if !kit.IsUUID(in.ProjectID) {
+		return nil, kit.NotFound("project", in.ProjectID)
 	}
 	switch err := r.Store.AddControl(ctx, ctl); {
 	case errors.Is(err, store.ErrNotFound):
-		return nil, gqlserver.Errorf(gqlserver.CodeNotFound, "project %s not found", in.ProjectID)
+		return nil, kit.NotFound("project", in.ProjectID)
 	case errors.Is(err, store.ErrDuplicate):
-		return nil, gqlserver.Errorf(gqlserver.CodeBadUserInput, "the project already has control %s %s", ctl.Framework, ctl.Code)
+		return nil, kit.Errorf(kit.CodeBadUserInput, "the project already has control %s %s", ctl.Framework, ctl.Code)
 	case err != nil:
 		return nil, err
 	}
@@ -79,35 +74,34 @@ func (r *Resolver) addControl(ctx context.Context, in model.AddControlInput) (*m
 }
 
 func (r *Resolver) addEvidence(ctx context.Context, in model.AddEvidenceInput) (*model.Evidence, error) {
-	c, err := claims(ctx)
+	c, err := kit.Claims(ctx)
 	if err != nil {
 		return nil, err
 	}
 	submitter := c.Subject
+	var v kit.Input
+	v.MaxLen("controlId", in.ControlID, kit.MaxID)
 	ev := &model.Evidence{
-		ID: uuid.NewString(), OrgID: c.OrgID, ControlID: in.ControlID,
-		Title: strings.TrimSpace(in.Title), Description: deref(in.Description), SubmittedByID: &submitter,
+		ID: uuid.NewString(), OrgID: c.OrgID, ControlID: in.ControlID, SubmittedByID: &submitter,
+		Title:       v.Text("title", in.Title, kit.MaxName),
+		Description: v.Optional("description", in.Description, kit.MaxDescription),
 	}
-	var problems []string
-	if ev.Title == "" {
-		problems = append(problems, "title is required")
-	}
-	if raw := deref(in.URL); raw != "" {
+	if raw := v.Optional("url", in.URL, kit.MaxURL); raw != "" {
 		u, err := url.Parse(raw)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			problems = append(problems, "url must be an absolute http(s) URL")
+			v.Problemf("url must be an absolute http(s) URL")
 		}
 		ev.URL = &raw
 	}
-	if len(problems) > 0 {
-		return nil, badInput(problems)
+	if err := v.Err(); err != nil {
+		return nil, err
 	}
-	if !keyed.IsUUID(in.ControlID) {
-		return nil, gqlserver.Errorf(gqlserver.CodeNotFound, "control %s not found", in.ControlID)
+	if !kit.IsUUID(in.ControlID) {
+		return nil, kit.NotFound("control", in.ControlID)
 	}
 	switch err := r.Store.AddEvidence(ctx, ev); {
 	case errors.Is(err, store.ErrNotFound):
-		return nil, gqlserver.Errorf(gqlserver.CodeNotFound, "control %s not found", in.ControlID)
+		return nil, kit.NotFound("control", in.ControlID)
 	case err != nil:
 		return nil, err
 	}

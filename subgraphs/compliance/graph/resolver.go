@@ -5,31 +5,15 @@ package graph
 //go:generate go run ../../../internal/tools/subgraphgen compliance
 
 import (
-	"context"
-
-	"github.com/studio-platform/studio/internal/auth"
 	"github.com/studio-platform/studio/subgraphs/compliance/loaders"
 	"github.com/studio-platform/studio/subgraphs/compliance/store"
-	"github.com/studio-platform/studio/subgraphs/internal/gqlserver"
+	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
 // Resolver is the root resolver; its dependencies are set by the composition root.
 type Resolver struct {
 	Store *store.Store
+	// Loaders are the per-request dataloaders, scoped by the caller's
+	// organization (Loaders.Get answers UNAUTHENTICATED without a token).
+	Loaders *kit.Loaders[loaders.Loaders]
 }
-
-// loaders returns the request's dataloaders, or ErrUnauthenticated for an
-// anonymous request: every compliance field is scoped by organization.
-func (r *Resolver) loaders(ctx context.Context) (*loaders.Loaders, error) {
-	c, err := gqlserver.Claims(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if l := loaders.FromContext(ctx); l != nil {
-		return l, nil
-	}
-	return loaders.New(r.Store, c.OrgID), nil
-}
-
-// claims returns the caller's verified claims or ErrUnauthenticated.
-func claims(ctx context.Context) (*auth.Claims, error) { return gqlserver.Claims(ctx) }

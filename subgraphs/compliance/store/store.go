@@ -15,7 +15,7 @@ import (
 
 	"github.com/studio-platform/studio/internal/pg"
 	"github.com/studio-platform/studio/subgraphs/compliance/graph/model"
-	"github.com/studio-platform/studio/subgraphs/internal/keyed"
+	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
 // Schema is the Postgres schema compliance owns.
@@ -38,14 +38,8 @@ type Store struct {
 	*pg.DB
 }
 
-// Open connects, creates the schema and applies the migrations.
-func Open(ctx context.Context, url string, opts ...pg.Option) (*Store, error) {
-	db, err := pg.OpenDB(ctx, url, Schema, Migrations(), opts...)
-	if err != nil {
-		return nil, err
-	}
-	return &Store{DB: db}, nil
-}
+// New returns the store on db (opened on Schema with Migrations, e.g. by kit.Open).
+func New(db *pg.DB) *Store { return &Store{DB: db} }
 
 const (
 	projectCols  = "id::text, org_id::text, name, description, owner_id::text, created_at"
@@ -87,29 +81,29 @@ func query[T any](ctx context.Context, s *Store, scan pgx.RowToFunc[*T], sql str
 
 // ProjectsByIDs returns projects of orgID in key order, nil where there is none. One query.
 func (s *Store) ProjectsByIDs(ctx context.Context, orgID string, ids []string) ([]*model.Project, error) {
-	ps, err := query(ctx, s, scanProject, "SELECT "+projectCols+" FROM projects WHERE id = ANY($1::uuid[]) AND org_id = $2::uuid", keyed.UUIDs(ids), orgID)
+	ps, err := query(ctx, s, scanProject, "SELECT "+projectCols+" FROM projects WHERE id = ANY($1::uuid[]) AND org_id = $2::uuid", kit.UUIDs(ids), orgID)
 	if err != nil {
 		return nil, err
 	}
-	return keyed.Order(ids, ps, func(p *model.Project) string { return p.ID }), nil
+	return kit.Order(ids, ps, func(p *model.Project) string { return p.ID }), nil
 }
 
 // ControlsByIDs returns controls of orgID in key order, nil where there is none. One query.
 func (s *Store) ControlsByIDs(ctx context.Context, orgID string, ids []string) ([]*model.Control, error) {
-	cs, err := query(ctx, s, scanControl, "SELECT "+controlCols+" FROM controls WHERE id = ANY($1::uuid[]) AND org_id = $2::uuid", keyed.UUIDs(ids), orgID)
+	cs, err := query(ctx, s, scanControl, "SELECT "+controlCols+" FROM controls WHERE id = ANY($1::uuid[]) AND org_id = $2::uuid", kit.UUIDs(ids), orgID)
 	if err != nil {
 		return nil, err
 	}
-	return keyed.Order(ids, cs, func(c *model.Control) string { return c.ID }), nil
+	return kit.Order(ids, cs, func(c *model.Control) string { return c.ID }), nil
 }
 
 // EvidenceByIDs returns evidence of orgID in key order, nil where there is none. One query.
 func (s *Store) EvidenceByIDs(ctx context.Context, orgID string, ids []string) ([]*model.Evidence, error) {
-	es, err := query(ctx, s, scanEvidence, "SELECT "+evidenceCols+" FROM evidence WHERE id = ANY($1::uuid[]) AND org_id = $2::uuid", keyed.UUIDs(ids), orgID)
+	es, err := query(ctx, s, scanEvidence, "SELECT "+evidenceCols+" FROM evidence WHERE id = ANY($1::uuid[]) AND org_id = $2::uuid", kit.UUIDs(ids), orgID)
 	if err != nil {
 		return nil, err
 	}
-	return keyed.Order(ids, es, func(e *model.Evidence) string { return e.ID }), nil
+	return kit.Order(ids, es, func(e *model.Evidence) string { return e.ID }), nil
 }
 
 // ProjectsInOrg returns the projects of orgID, newest first.
@@ -119,29 +113,29 @@ func (s *Store) ProjectsInOrg(ctx context.Context, orgID string) ([]*model.Proje
 
 // ProjectsByOwnerIDs returns, per owner, the projects of orgID they own (newest first). One query.
 func (s *Store) ProjectsByOwnerIDs(ctx context.Context, orgID string, ownerIDs []string) ([][]*model.Project, error) {
-	ps, err := query(ctx, s, scanProject, "SELECT "+projectCols+" FROM projects WHERE owner_id = ANY($1::uuid[]) AND org_id = $2::uuid ORDER BY created_at DESC, id", keyed.UUIDs(ownerIDs), orgID)
+	ps, err := query(ctx, s, scanProject, "SELECT "+projectCols+" FROM projects WHERE owner_id = ANY($1::uuid[]) AND org_id = $2::uuid ORDER BY created_at DESC, id", kit.UUIDs(ownerIDs), orgID)
 	if err != nil {
 		return nil, err
 	}
-	return keyed.Group(ownerIDs, ps, func(p *model.Project) string { return p.OwnerID }), nil
+	return kit.Group(ownerIDs, ps, func(p *model.Project) string { return p.OwnerID }), nil
 }
 
 // ControlsByProjectIDs returns, per project, its controls ordered by framework and code. One query.
 func (s *Store) ControlsByProjectIDs(ctx context.Context, orgID string, projectIDs []string) ([][]*model.Control, error) {
-	cs, err := query(ctx, s, scanControl, "SELECT "+controlCols+" FROM controls WHERE project_id = ANY($1::uuid[]) AND org_id = $2::uuid ORDER BY framework, code, id", keyed.UUIDs(projectIDs), orgID)
+	cs, err := query(ctx, s, scanControl, "SELECT "+controlCols+" FROM controls WHERE project_id = ANY($1::uuid[]) AND org_id = $2::uuid ORDER BY framework, code, id", kit.UUIDs(projectIDs), orgID)
 	if err != nil {
 		return nil, err
 	}
-	return keyed.Group(projectIDs, cs, func(c *model.Control) string { return c.ProjectID }), nil
+	return kit.Group(projectIDs, cs, func(c *model.Control) string { return c.ProjectID }), nil
 }
 
 // EvidenceByControlIDs returns, per control, its evidence oldest first. One query.
 func (s *Store) EvidenceByControlIDs(ctx context.Context, orgID string, controlIDs []string) ([][]*model.Evidence, error) {
-	es, err := query(ctx, s, scanEvidence, "SELECT "+evidenceCols+" FROM evidence WHERE control_id = ANY($1::uuid[]) AND org_id = $2::uuid ORDER BY created_at, id", keyed.UUIDs(controlIDs), orgID)
+	es, err := query(ctx, s, scanEvidence, "SELECT "+evidenceCols+" FROM evidence WHERE control_id = ANY($1::uuid[]) AND org_id = $2::uuid ORDER BY created_at, id", kit.UUIDs(controlIDs), orgID)
 	if err != nil {
 		return nil, err
 	}
-	return keyed.Group(controlIDs, es, func(e *model.Evidence) string { return e.ControlID }), nil
+	return kit.Group(controlIDs, es, func(e *model.Evidence) string { return e.ControlID }), nil
 }
 
 // CreateProject inserts p (ID, OrgID, Name, Description, OwnerID set) and fills CreatedAt.

@@ -20,15 +20,15 @@ import (
 	"github.com/studio-platform/studio/subgraphs/identity/graph/model"
 	"github.com/studio-platform/studio/subgraphs/identity/password"
 	"github.com/studio-platform/studio/subgraphs/identity/store"
-	"github.com/studio-platform/studio/subgraphs/internal/gqlserver"
+	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
 // MinPasswordLength is the shortest password signUp accepts.
 const MinPasswordLength = 8
 
-var errInvalidCredentials = &gqlserver.Error{Code: gqlserver.CodeUnauthenticated, Message: "invalid email or password"}
+var errInvalidCredentials = &kit.Error{Code: kit.CodeUnauthenticated, Message: "invalid email or password"}
 
-var errInvalidRefresh = &gqlserver.Error{Code: gqlserver.CodeUnauthenticated, Message: "invalid or expired refresh token"}
+var errInvalidRefresh = &kit.Error{Code: kit.CodeUnauthenticated, Message: "invalid or expired refresh token"}
 
 // dummyHash is checked against when the email is unknown, so login takes as
 // long for unknown emails as for wrong passwords.
@@ -88,24 +88,19 @@ func hashToken(token string) []byte {
 }
 
 func (r *Resolver) signUp(ctx context.Context, in model.SignUpInput) (*model.AuthPayload, error) {
-	email := strings.ToLower(strings.TrimSpace(in.Email))
-	name := strings.TrimSpace(in.Name)
-	orgName := strings.TrimSpace(in.OrganizationName)
-	var problems []string
-	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
-		problems = append(problems, "email is not a valid address")
+	var v kit.Input
+	email := strings.ToLower(v.Text("email", in.Email, kit.MaxEmail))
+	name := v.Text("name", in.Name, kit.MaxName)
+	orgName := v.Text("organizationName", in.OrganizationName, kit.MaxName)
+	if a, err := mail.ParseAddress(email); email != "" && (err != nil || a.Address != email) {
+		v.Problemf("email is not a valid address")
 	}
 	if len(in.Password) < MinPasswordLength {
-		problems = append(problems, fmt.Sprintf("password must have at least %d characters", MinPasswordLength))
+		v.Problemf("password must have at least %d characters", MinPasswordLength)
 	}
-	if name == "" {
-		problems = append(problems, "name is required")
-	}
-	if orgName == "" {
-		problems = append(problems, "organizationName is required")
-	}
-	if len(problems) > 0 {
-		return nil, &gqlserver.Error{Code: gqlserver.CodeBadUserInput, Message: strings.Join(problems, "; ")}
+	v.MaxLen("password", in.Password, kit.MaxPassword)
+	if err := v.Err(); err != nil {
+		return nil, err
 	}
 	hash, err := password.Hash(in.Password)
 	if err != nil {
@@ -124,7 +119,7 @@ func (r *Resolver) signUp(ctx context.Context, in model.SignUpInput) (*model.Aut
 	}
 	switch {
 	case errors.Is(err, store.ErrEmailTaken):
-		return nil, &gqlserver.Error{Code: gqlserver.CodeBadUserInput, Message: "email is already registered", Err: err}
+		return nil, &kit.Error{Code: kit.CodeBadUserInput, Message: "email is already registered", Err: err}
 	case err != nil:
 		return nil, err
 	}
@@ -132,6 +127,12 @@ func (r *Resolver) signUp(ctx context.Context, in model.SignUpInput) (*model.Aut
 }
 
 func (r *Resolver) login(ctx context.Context, email, pw string) (*model.AuthPayload, error) {
+	var v kit.Input
+	v.MaxLen("email", email, kit.MaxEmail)
+	v.MaxLen("password", pw, kit.MaxPassword)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
 	u, hash, err := r.Store.UserByEmail(ctx, strings.TrimSpace(email))
 	if errors.Is(err, store.ErrNotFound) {
 		_ = password.Check(pw, dummyHash)
@@ -150,6 +151,9 @@ func (r *Resolver) login(ctx context.Context, email, pw string) (*model.AuthPayl
 }
 
 func (r *Resolver) refresh(ctx context.Context, token string) (*model.AuthPayload, error) {
+	if err := checkToken(token); err != nil {
+		return nil, err
+	}
 	next, nextHash, err := newRefreshToken()
 	if err != nil {
 		return nil, err
@@ -192,4 +196,11 @@ func randomSuffix() string {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// checkToken bounds the length of a refresh token argument.
+func checkToken(token string) error {
+	var v kit.Input
+	v.MaxLen("refreshToken", token, kit.MaxToken)
+	return v.Err()
 }

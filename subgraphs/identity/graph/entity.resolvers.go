@@ -10,42 +10,17 @@ import (
 
 	"github.com/studio-platform/studio/subgraphs/identity/graph/generated"
 	"github.com/studio-platform/studio/subgraphs/identity/graph/model"
-	"github.com/studio-platform/studio/subgraphs/internal/gqlserver"
+	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
 // FindManyOrganizationByIDs is the resolver for the findManyOrganizationByIDs field.
 func (r *entityResolver) FindManyOrganizationByIDs(ctx context.Context, reps []*model.OrganizationByIDsInput) ([]*model.Organization, error) {
-	c, err := gqlserver.Claims(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(reps))
-	for i, rep := range reps {
-		ids[i] = rep.ID
-	}
-	orgs, err := r.Store.OrganizationsByIDs(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	for i, o := range orgs {
-		if o != nil && o.ID != c.OrgID {
-			orgs[i] = nil // other tenants' organizations are invisible
-		}
-	}
-	return orgs, nil
+	return kit.FindMany(ctx, reps, func(r *model.OrganizationByIDsInput) string { return r.ID }, r.Store.OrganizationsByIDs)
 }
 
 // FindManyUserByIDs is the resolver for the findManyUserByIDs field.
 func (r *entityResolver) FindManyUserByIDs(ctx context.Context, reps []*model.UserByIDsInput) ([]*model.User, error) {
-	c, err := gqlserver.Claims(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(reps))
-	for i, rep := range reps {
-		ids[i] = rep.ID
-	}
-	return r.Store.UsersByIDs(ctx, c.OrgID, ids)
+	return kit.FindMany(ctx, reps, func(r *model.UserByIDsInput) string { return r.ID }, r.Store.UsersByIDs)
 }
 
 // Entity returns generated.EntityResolver implementation.

@@ -14,7 +14,7 @@ import (
 	"github.com/studio-platform/studio/subgraphs/identity/graph/generated"
 	"github.com/studio-platform/studio/subgraphs/identity/graph/model"
 	"github.com/studio-platform/studio/subgraphs/identity/store"
-	"github.com/studio-platform/studio/subgraphs/internal/gqlserver"
+	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
 // SignUp is the resolver for the signUp field.
@@ -34,6 +34,9 @@ func (r *mutationResolver) RefreshToken(ctx context.Context, refreshToken string
 
 // Logout is the resolver for the logout field.
 func (r *mutationResolver) Logout(ctx context.Context, refreshToken string) (bool, error) {
+	if err := checkToken(refreshToken); err != nil {
+		return false, err
+	}
 	if err := r.Store.RevokeRefreshToken(ctx, hashToken(refreshToken)); err != nil {
 		return false, err
 	}
@@ -42,7 +45,11 @@ func (r *mutationResolver) Logout(ctx context.Context, refreshToken string) (boo
 
 // Members is the resolver for the members field.
 func (r *organizationResolver) Members(ctx context.Context, obj *model.Organization) ([]*model.User, error) {
-	return r.loaders(ctx).MembersByOrgID.Load(ctx, obj.ID)()
+	l, err := r.Loaders.For(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return l.MembersByOrgID.Load(ctx, obj.ID)()
 }
 
 // Me is the resolver for the me field.
@@ -60,8 +67,13 @@ func (r *queryResolver) Me(ctx context.Context) (*model.User, error) {
 
 // User is the resolver for the user field.
 func (r *queryResolver) User(ctx context.Context, id string) (*model.User, error) {
-	c, err := gqlserver.Claims(ctx)
+	c, err := kit.Claims(ctx)
 	if err != nil {
+		return nil, err
+	}
+	var v kit.Input
+	v.MaxLen("id", id, kit.MaxID)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	u, err := r.Store.UserByID(ctx, c.OrgID, id)
@@ -73,7 +85,7 @@ func (r *queryResolver) User(ctx context.Context, id string) (*model.User, error
 
 // Users is the resolver for the users field.
 func (r *queryResolver) Users(ctx context.Context) ([]*model.User, error) {
-	c, err := gqlserver.Claims(ctx)
+	c, err := kit.Claims(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +94,11 @@ func (r *queryResolver) Users(ctx context.Context) ([]*model.User, error) {
 
 // Organization is the resolver for the organization field.
 func (r *userResolver) Organization(ctx context.Context, obj *model.User) (*model.Organization, error) {
-	org, err := r.loaders(ctx).OrganizationByID.Load(ctx, obj.OrganizationID)()
+	l, err := r.Loaders.For(ctx, obj.OrganizationID)
+	if err != nil {
+		return nil, err
+	}
+	org, err := l.OrganizationByID.Load(ctx, obj.OrganizationID)()
 	if err != nil {
 		return nil, err
 	}

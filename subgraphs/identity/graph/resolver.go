@@ -5,12 +5,12 @@ package graph
 //go:generate go run ../../../internal/tools/subgraphgen identity
 
 import (
-	"context"
 	"time"
 
 	"github.com/studio-platform/studio/internal/auth"
 	"github.com/studio-platform/studio/subgraphs/identity/loaders"
 	"github.com/studio-platform/studio/subgraphs/identity/store"
+	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
 // Resolver is the root resolver; its dependencies are set by the composition root.
@@ -19,12 +19,9 @@ type Resolver struct {
 	Signer     *auth.Signer
 	AccessTTL  time.Duration
 	RefreshTTL time.Duration
-}
-
-// loaders returns the request's dataloaders (fresh ones outside the loader middleware).
-func (r *Resolver) loaders(ctx context.Context) *loaders.Loaders {
-	if l := loaders.FromContext(ctx); l != nil {
-		return l
-	}
-	return loaders.New(r.Store)
+	// Loaders are the per-request dataloaders. Relation fields are scoped by
+	// their parent's organization: the root field or entity resolver that
+	// produced the parent checked it against the caller's claims (or, for the
+	// user of an AuthPayload, just authenticated it).
+	Loaders *kit.Loaders[loaders.Loaders]
 }

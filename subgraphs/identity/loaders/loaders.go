@@ -1,19 +1,17 @@
 // Package loaders holds identity's per-request dataloaders, so resolving a
-// field for a list of N parents costs one query, not N.
+// field for a list of N parents costs one query, not N. The subgraph kit
+// installs them per request (kit.Loaders) and scopes each set by organization.
 package loaders
 
 import (
-	"context"
-	"net/http"
-
 	"github.com/graph-gophers/dataloader/v7"
 
 	"github.com/studio-platform/studio/subgraphs/identity/graph/model"
 	"github.com/studio-platform/studio/subgraphs/identity/store"
-	"github.com/studio-platform/studio/subgraphs/internal/keyed"
+	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
-// Loaders are the dataloaders of one request.
+// Loaders are the dataloaders of one request and organization.
 type Loaders struct {
 	// OrganizationByID loads organizations (User.organization).
 	OrganizationByID *dataloader.Loader[string, *model.Organization]
@@ -21,32 +19,12 @@ type Loaders struct {
 	MembersByOrgID *dataloader.Loader[string, []*model.User]
 }
 
-// New returns fresh loaders reading from st.
-func New(st *store.Store) *Loaders {
-	return &Loaders{
-		OrganizationByID: keyed.NewLoader(st.OrganizationsByIDs),
-		MembersByOrgID:   keyed.NewLoader(st.UsersByOrgIDs),
-	}
-}
-
-type ctxKey struct{}
-
-// WithLoaders returns ctx carrying l.
-func WithLoaders(ctx context.Context, l *Loaders) context.Context {
-	return context.WithValue(ctx, ctxKey{}, l)
-}
-
-// FromContext returns the request's loaders; nil outside Middleware.
-func FromContext(ctx context.Context) *Loaders {
-	l, _ := ctx.Value(ctxKey{}).(*Loaders)
-	return l
-}
-
-// Middleware builds fresh loaders for every request.
-func Middleware(st *store.Store) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			next.ServeHTTP(w, r.WithContext(WithLoaders(r.Context(), New(st))))
-		})
-	}
+// New returns identity's per-request loaders reading from st.
+func New(st *store.Store) *kit.Loaders[Loaders] {
+	return kit.NewLoaders(func(s kit.Scope) *Loaders {
+		return &Loaders{
+			OrganizationByID: kit.NewLoader(s, st.OrganizationsByIDs),
+			MembersByOrgID:   kit.NewLoader(s, st.UsersByOrgIDs),
+		}
+	})
 }

@@ -16,7 +16,7 @@ import (
 
 	"github.com/studio-platform/studio/internal/pg"
 	"github.com/studio-platform/studio/subgraphs/identity/graph/model"
-	"github.com/studio-platform/studio/subgraphs/internal/keyed"
+	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
 // Schema is the Postgres schema identity owns.
@@ -41,14 +41,8 @@ type Store struct {
 	*pg.DB
 }
 
-// Open connects, creates the schema and applies the migrations.
-func Open(ctx context.Context, url string, opts ...pg.Option) (*Store, error) {
-	db, err := pg.OpenDB(ctx, url, Schema, Migrations(), opts...)
-	if err != nil {
-		return nil, err
-	}
-	return &Store{DB: db}, nil
-}
+// New returns the store on db (opened on Schema with Migrations, e.g. by kit.Open).
+func New(db *pg.DB) *Store { return &Store{DB: db} }
 
 const userCols = "id::text, org_id::text, email, name, role, created_at"
 
@@ -84,26 +78,27 @@ func (s *Store) users(ctx context.Context, sql string, args ...any) ([]*model.Us
 // key order, nil where there is none. One query.
 func (s *Store) UsersByIDs(ctx context.Context, orgID string, ids []string) ([]*model.User, error) {
 	us, err := s.users(ctx, "SELECT "+userCols+" FROM users WHERE id = ANY($1::uuid[]) AND org_id = $2::uuid",
-		keyed.UUIDs(ids), orgID)
+		kit.UUIDs(ids), orgID)
 	if err != nil {
 		return nil, err
 	}
-	return keyed.Order(ids, us, func(u *model.User) string { return u.ID }), nil
+	return kit.Order(ids, us, func(u *model.User) string { return u.ID }), nil
 }
 
-// UsersByOrgIDs returns the members of each organization, in key order. One query.
-func (s *Store) UsersByOrgIDs(ctx context.Context, orgIDs []string) ([][]*model.User, error) {
-	us, err := s.users(ctx, "SELECT "+userCols+" FROM users WHERE org_id = ANY($1::uuid[]) ORDER BY created_at, email",
-		keyed.UUIDs(orgIDs))
+// UsersByOrgIDs returns the members of each organization, in key order; only
+// orgID's members are visible (other keys get none). One query.
+func (s *Store) UsersByOrgIDs(ctx context.Context, orgID string, orgIDs []string) ([][]*model.User, error) {
+	us, err := s.users(ctx, "SELECT "+userCols+" FROM users WHERE org_id = ANY($1::uuid[]) AND org_id = $2::uuid ORDER BY created_at, email",
+		kit.UUIDs(orgIDs), orgID)
 	if err != nil {
 		return nil, err
 	}
-	return keyed.Group(orgIDs, us, func(u *model.User) string { return u.OrganizationID }), nil
+	return kit.Group(orgIDs, us, func(u *model.User) string { return u.OrganizationID }), nil
 }
 
 // UsersInOrg returns the members of one organization.
 func (s *Store) UsersInOrg(ctx context.Context, orgID string) ([]*model.User, error) {
-	g, err := s.UsersByOrgIDs(ctx, []string{orgID})
+	g, err := s.UsersByOrgIDs(ctx, orgID, []string{orgID})
 	if err != nil {
 		return nil, err
 	}
@@ -148,9 +143,10 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*model.User, str
 	return u, hash, nil
 }
 
-// OrganizationsByIDs returns organizations in key order, nil where there is none. One query.
-func (s *Store) OrganizationsByIDs(ctx context.Context, ids []string) ([]*model.Organization, error) {
-	rows, err := s.Pool().Query(ctx, "SELECT id::text, name, slug FROM organizations WHERE id = ANY($1::uuid[])", keyed.UUIDs(ids))
+// OrganizationsByIDs returns organizations in key order, nil where there is
+// none; only orgID itself is visible. One query.
+func (s *Store) OrganizationsByIDs(ctx context.Context, orgID string, ids []string) ([]*model.Organization, error) {
+	rows, err := s.Pool().Query(ctx, "SELECT id::text, name, slug FROM organizations WHERE id = ANY($1::uuid[]) AND id = $2::uuid", kit.UUIDs(ids), orgID)
 	if err != nil {
 		return nil, fmt.Errorf("query organizations: %w", err)
 	}
@@ -158,7 +154,7 @@ func (s *Store) OrganizationsByIDs(ctx context.Context, ids []string) ([]*model.
 	if err != nil {
 		return nil, fmt.Errorf("query organizations: %w", err)
 	}
-	return keyed.Order(ids, os, func(o *model.Organization) string { return o.ID }), nil
+	return kit.Order(ids, os, func(o *model.Organization) string { return o.ID }), nil
 }
 
 // CreateOrganizationWithAdmin creates org and its first user in one transaction.

@@ -1,22 +1,13 @@
-// Package gqlserver builds a subgraph's GraphQL HTTP handler (gqlgen, POST and
-// GET transports) and classifies errors once, at this edge, into
-// extensions.code: resolvers return *Error for what the client may see;
-// anything else is logged and answered as INTERNAL_SERVER_ERROR without its
-// message, so internals never leak.
-package gqlserver
+package kit
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/studio-platform/studio/internal/auth"
@@ -24,9 +15,9 @@ import (
 
 // Error codes (extensions.code).
 const (
+	CodeBadUserInput    = "BAD_USER_INPUT"
 	CodeUnauthenticated = "UNAUTHENTICATED"
 	CodeForbidden       = "FORBIDDEN"
-	CodeBadUserInput    = "BAD_USER_INPUT"
 	CodeNotFound        = "NOT_FOUND"
 	CodeInternal        = "INTERNAL_SERVER_ERROR"
 )
@@ -53,44 +44,33 @@ func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// ErrUnauthenticated is returned by Claims when the request carries no verified token.
-var ErrUnauthenticated = &Error{Code: CodeUnauthenticated, Message: "authentication required"}
+// BadInput returns a BAD_USER_INPUT error listing every problem ("; "-joined).
+func BadInput(problems ...string) *Error {
+	return &Error{Code: CodeBadUserInput, Message: strings.Join(problems, "; ")}
+}
+
+// NotFound returns a NOT_FOUND error: "<what> <id> not found".
+func NotFound(what, id string) *Error {
+	return Errorf(CodeNotFound, "%s %s not found", what, id)
+}
+
+// Sentinel client errors.
+var (
+	// ErrUnauthenticated is returned by Claims when the request carries no verified token.
+	ErrUnauthenticated = &Error{Code: CodeUnauthenticated, Message: "authentication required"}
+	// ErrForbidden is for a verified caller who may not do what they ask.
+	ErrForbidden = &Error{Code: CodeForbidden, Message: "forbidden"}
+)
 
 // Claims returns the verified claims of the request, or ErrUnauthenticated.
+// Every claim set it returns has a subject and an organization, the scope of
+// every SQL statement the request runs.
 func Claims(ctx context.Context) (*auth.Claims, error) {
 	c, ok := auth.ClaimsFromContext(ctx)
 	if !ok || c.Subject == "" || c.OrgID == "" {
 		return nil, ErrUnauthenticated
 	}
 	return c, nil
-}
-
-// New returns the gqlgen handler for es: POST and GET transports,
-// introspection, a parsed-query cache, panic recovery and error classification.
-func New(es graphql.ExecutableSchema, log *slog.Logger) *handler.Server {
-	if log == nil {
-		log = slog.Default()
-	}
-	srv := handler.New(es)
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.Use(extension.Introspection{})
-	srv.AroundFields(func(ctx context.Context, next graphql.Resolver) (any, error) {
-		res, err := next(ctx)
-		if err != nil {
-			err = classify(ctx, log, err)
-		}
-		return res, err
-	})
-	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
-		log.ErrorContext(ctx, "graphql: panic in resolver", "panic", fmt.Sprint(p), "path", graphql.GetPath(ctx).String())
-		return &Error{Code: CodeInternal, Message: "internal error"}
-	})
-	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
-		return present(ctx, log, err)
-	})
-	return srv
 }
 
 // classify keeps *Error and gqlgen's own errors and turns everything else
@@ -109,6 +89,7 @@ func classify(ctx context.Context, log *slog.Logger, err error) error {
 	}
 }
 
+// present turns any error into the GraphQL error the client sees.
 func present(ctx context.Context, log *slog.Logger, err error) *gqlerror.Error {
 	var e *Error
 	if errors.As(err, &e) {

@@ -1,11 +1,10 @@
-// Package keyed puts rows fetched by a batch of keys back into key order: the
-// shape both batched entity resolvers and dataloaders must return.
-package keyed
+package kit
 
 import "github.com/google/uuid"
 
 // Order returns, for each key, the item whose key is that key, or nil when
-// there is none. Duplicate keys get the same item.
+// there is none. Duplicate keys get the same item. It puts rows fetched by a
+// batch of keys back into key order: the shape entity resolvers and loaders return.
 func Order[K comparable, V any](keys []K, items []*V, key func(*V) K) []*V {
 	byKey := make(map[K]*V, len(items))
 	for _, it := range items {
@@ -47,7 +46,7 @@ func UUIDs(keys []string) []string {
 			continue
 		}
 		seen[k] = true
-		if u, err := uuid.Parse(k); err == nil && u.String() == k {
+		if IsUUID(k) {
 			out = append(out, k)
 		}
 	}
@@ -56,6 +55,9 @@ func UUIDs(keys []string) []string {
 
 // IsUUID reports whether s is a UUID in canonical (lower-case, hyphenated) form.
 func IsUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
 	u, err := uuid.Parse(s)
 	return err == nil && u.String() == s
 }

@@ -1,0 +1,300 @@
+package kit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/jackc/pgx/v5"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/studio-platform/studio/internal/auth"
+	"github.com/studio-platform/studio/internal/health"
+	"github.com/studio-platform/studio/internal/metrics"
+	"github.com/studio-platform/studio/internal/pg"
+)
+
+// Defaults of Limits.
+const (
+	// DefaultLoaderWait is how long a loader collects keys before it fetches.
+	// Measured with BenchmarkDashboard (internal/platform; table in README.md).
+	DefaultLoaderWait = 10 * time.Millisecond
+	// DefaultMaxBatch caps the keys of one loader batch (one SQL statement).
+	DefaultMaxBatch = 500
+)
+
+// NoWait as Limits.LoaderWait makes loaders fetch as soon as their batch
+// goroutine runs (a zero LoaderWait means DefaultLoaderWait).
+const NoWait time.Duration = -1
+
+// Limits bound what one request costs.
+type Limits struct {
+	// LoaderWait is how long a loader collects keys before it fetches
+	// (DefaultLoaderWait when zero; NoWait for none).
+	LoaderWait time.Duration
+	// MaxBatch caps the keys of one batch; more keys make more batches
+	// (DefaultMaxBatch when zero).
+	MaxBatch int
+}
+
+func (l Limits) withDefaults() Limits {
+	switch {
+	case l.LoaderWait == 0:
+		l.LoaderWait = DefaultLoaderWait
+	case l.LoaderWait < 0:
+		l.LoaderWait = 0
+	}
+	if l.MaxBatch <= 0 {
+		l.MaxBatch = DefaultMaxBatch
+	}
+	return l
+}
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	log      *slog.Logger
+	tracers  []pgx.QueryTracer
+	verifier auth.Verifier
+	limits   Limits
+	mounts   []MountFunc
+}
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithQueryTracer traces every SQL query of the store (e.g. a pg.QueryCounter).
+// It may be given more than once.
+func WithQueryTracer(t pgx.QueryTracer) Option {
+	return func(o *options) {
+		if t != nil {
+			o.tracers = append(o.tracers, t)
+		}
+	}
+}
+
+// WithVerifier sets the access-token verifier, replacing the subgraph's
+// default (API.Verifier).
+func WithVerifier(v auth.Verifier) Option { return func(o *options) { o.verifier = v } }
+
+// WithLimits sets the loader limits (zero fields keep their defaults).
+func WithLimits(l Limits) Option { return func(o *options) { o.limits = l } }
+
+// MountFunc extends a service once its store is open and before it serves:
+// it may add routes and readiness checks, and start background work (e.g. an
+// outbox relay reading Mount.DB) that the returned cleanup stops. Close runs
+// the cleanups in reverse order.
+type MountFunc func(ctx context.Context, m *Mount) (cleanup func(), err error)
+
+// WithMount adds a MountFunc (the seam for shared machinery such as the
+// events outbox relay).
+func WithMount(fn MountFunc) Option { return func(o *options) { o.mounts = append(o.mounts, fn) } }
+
+// HasVerifier reports whether opts set a verifier (for a subgraph's config
+// validation: a JWKS URL is needed only without one).
+func HasVerifier(opts ...Option) bool {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o.verifier != nil
+}
+
+// Config names a subgraph and its store.
+type Config struct {
+	// Name is the subgraph's name (metrics label, logs).
+	Name string
+	// DatabaseURL is the PostgreSQL URL.
+	DatabaseURL string
+	// Schema is the PostgreSQL schema the subgraph owns.
+	Schema string
+	// Migrations are the *.sql files applied in order (nil: none).
+	Migrations fs.FS
+}
+
+// Validate reports every problem of c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Name == "" {
+		errs = append(errs, errors.New("kit: Name is required"))
+	}
+	if c.DatabaseURL == "" {
+		errs = append(errs, fmt.Errorf("%s: DatabaseURL is required", c.Name))
+	}
+	if c.Schema == "" {
+		errs = append(errs, fmt.Errorf("%s: Schema is required", c.Name))
+	}
+	return errors.Join(errs...)
+}
+
+// Service is one subgraph's shared machinery: its store, its HTTP handler
+// and what Close releases. Open it, build the resolvers on DB, then Serve.
+type Service struct {
+	name     string
+	db       *pg.DB
+	o        options
+	handler  http.Handler
+	cleanups []func()
+}
+
+// Open connects to the database, creates the subgraph's schema and applies its
+// migrations. Close releases it.
+func Open(ctx context.Context, cfg Config, opts ...Option) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	o := options{log: slog.Default()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	o.limits = o.limits.withDefaults()
+	var pgOpts []pg.Option
+	for _, t := range o.tracers {
+		pgOpts = append(pgOpts, pg.WithTracer(t))
+	}
+	db, err := pg.OpenDB(ctx, cfg.DatabaseURL, cfg.Schema, cfg.Migrations, pgOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.Name, err)
+	}
+	return &Service{name: cfg.Name, db: db, o: o}, nil
+}
+
+// DB is the subgraph's pool on its own schema.
+func (s *Service) DB() *pg.DB { return s.db }
+
+// Log is the service's logger.
+func (s *Service) Log() *slog.Logger { return s.o.log }
+
+// Limits are the service's limits, defaults filled in.
+func (s *Service) Limits() Limits { return s.o.limits }
+
+// API is what a subgraph serves.
+type API struct {
+	// Schema is gqlgen's executable schema (generated.NewExecutableSchema).
+	Schema graphql.ExecutableSchema
+	// Loaders are the per-request dataloaders (a *Loaders[L]); nil for none.
+	Loaders interface {
+		Middleware(Limits) func(http.Handler) http.Handler
+	}
+	// Verifier verifies access tokens unless WithVerifier was given.
+	Verifier auth.Verifier
+	// Routes are extra routes ("GET /.well-known/jwks.json": handler).
+	Routes map[string]http.Handler
+}
+
+// Serve builds the HTTP handler and runs the mounts:
+//
+//	/graphql   POST and GET: auth.Middleware (bearer tokens verified, claims in
+//	           the context), then the loader middleware, then gqlgen with
+//	           introspection, a parsed-query cache, panic recovery and error
+//	           classification into extensions.code
+//	GET /health, GET /ready (check: postgres ping, plus the mounts'), GET /metrics
+//
+// and api.Routes, all wrapped by metrics.Middleware.
+func (s *Service) Serve(ctx context.Context, api API) error {
+	verifier := s.o.verifier
+	if verifier == nil {
+		verifier = api.Verifier
+	}
+	if verifier == nil {
+		return fmt.Errorf("%s: no token verifier (API.Verifier or WithVerifier)", s.name)
+	}
+	if api.Schema == nil {
+		return fmt.Errorf("%s: API.Schema is required", s.name)
+	}
+	mux := http.NewServeMux()
+	m := &Mount{Name: s.name, DB: s.db, Log: s.o.log, mux: mux}
+	for _, fn := range s.o.mounts {
+		cleanup, err := fn(ctx, m)
+		if err != nil {
+			return fmt.Errorf("%s: mount: %w", s.name, err)
+		}
+		if cleanup != nil {
+			s.cleanups = append(s.cleanups, cleanup)
+		}
+	}
+	var gql http.Handler = NewHandler(api.Schema, s.o.log)
+	if api.Loaders != nil {
+		gql = api.Loaders.Middleware(s.o.limits)(gql)
+	}
+	met := metrics.New(s.name)
+	h := health.New(append([]health.Check{{Name: "postgres", Fn: s.db.Ping}}, m.checks...)...)
+	mux.Handle("/graphql", auth.Middleware(verifier)(gql))
+	mux.Handle("GET /health", h.Live())
+	mux.Handle("GET /ready", h.Ready())
+	mux.Handle("GET /metrics", met.Handler())
+	for pattern, rh := range api.Routes {
+		mux.Handle(pattern, rh)
+	}
+	s.handler = met.Middleware(mux)
+	return nil
+}
+
+// Handler serves the routes Serve built (nil before Serve).
+func (s *Service) Handler() http.Handler { return s.handler }
+
+// Close stops the mounts' work and closes the pool.
+func (s *Service) Close() {
+	for i := len(s.cleanups) - 1; i >= 0; i-- {
+		s.cleanups[i]()
+	}
+	s.cleanups = nil
+	s.db.Close()
+}
+
+// Mount is what a MountFunc may use and extend.
+type Mount struct {
+	Name   string
+	DB     *pg.DB
+	Log    *slog.Logger
+	mux    *http.ServeMux
+	checks []health.Check
+}
+
+// Handle adds a route to the service's mux.
+func (m *Mount) Handle(pattern string, h http.Handler) { m.mux.Handle(pattern, h) }
+
+// Check adds a readiness check to /ready.
+func (m *Mount) Check(c health.Check) { m.checks = append(m.checks, c) }
+
+// NewHandler returns the gqlgen handler for es: POST and GET transports,
+// introspection, a parsed-query cache, panic recovery and error
+// classification (resolvers return *Error for what the client may see;
+// anything else is logged and answered as INTERNAL_SERVER_ERROR "internal
+// error", so internals never leak).
+func NewHandler(es graphql.ExecutableSchema, log *slog.Logger) *handler.Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	srv := handler.New(es)
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.Introspection{})
+	srv.AroundFields(func(ctx context.Context, next graphql.Resolver) (any, error) {
+		res, err := next(ctx)
+		if err != nil {
+			err = classify(ctx, log, err)
+		}
+		return res, err
+	})
+	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
+		log.ErrorContext(ctx, "graphql: panic in resolver", "panic", fmt.Sprint(p), "path", graphql.GetPath(ctx).String())
+		return &Error{Code: CodeInternal, Message: "internal error"}
+	})
+	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
+		return present(ctx, log, err)
+	})
+	return srv
+}

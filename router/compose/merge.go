@@ -18,6 +18,8 @@ type supergraph struct {
 	specs     map[string]bool
 	enumUsage map[string]*enumUsage
 	errs      []error
+	// authExtra holds the additional sources of access-control directives (auth.go).
+	authExtra map[string][]src[[]applied]
 }
 
 type enumUsage struct {
@@ -226,7 +228,7 @@ func (g *supergraph) mergeType(dest *gType) {
 	case ast.InputObject:
 		g.mergeInput(dest, sources)
 	}
-	dest.dirs = g.mergeOtherApplied(dest.dirs, appl)
+	dest.dirs = g.mergeAppliedWithAuth(dest.dirs, appl, dest.name, dest.kind == ast.Interface)
 }
 
 func (g *supergraph) checkExtensionWithNoBase(dest *gType, sources []src[*sType]) {
@@ -384,7 +386,7 @@ func (g *supergraph) mergeField(parent *gType, dest *gField, sources []src[*sFie
 	g.mergeArguments(parent, dest, withoutExternal)
 	allTypesEqual := g.mergeTypeReference(parent.name, dest.name, "", &dest.typ, mapSrc(withoutExternal, func(f *sField) *ast.Type { return f.typ }), false)
 	g.addJoinField(parent, dest, sources, allTypesEqual, ctx)
-	dest.dirs = g.mergeOtherApplied(dest.dirs, appl)
+	dest.dirs = g.mergeAppliedWithAuth(dest.dirs, appl, coord, true)
 }
 
 func (g *supergraph) needsJoinField(parent string, sources []src[*sField], allTypesEqual bool, ctx *mergeCtx) bool {
@@ -1006,63 +1008,6 @@ func argNameOf(directive string) string {
 		return "policies"
 	}
 	return "scopes"
-}
-
-// mergeDNF merges @requiresScopes/@policy applications as Apollo does: every subgraph's
-// requirement must hold, so the disjunctions are multiplied out (conjunctions sorted,
-// deduplicated).
-func mergeDNF(apps []applied, arg string) string {
-	result := [][]string{{}}
-	first := true
-	for _, a := range apps {
-		v := a.args.ForName(arg)
-		if v == nil || v.Value == nil {
-			continue
-		}
-		var disj [][]string
-		for _, c := range v.Value.Children {
-			var conj []string
-			for _, x := range c.Value.Children {
-				conj = append(conj, x.Value.Raw)
-			}
-			disj = append(disj, conj)
-		}
-		if first {
-			result = nil
-			for _, c := range disj {
-				result = append(result, dedupSorted(c))
-			}
-			first = false
-			continue
-		}
-		var next [][]string
-		for _, r := range result {
-			for _, c := range disj {
-				next = append(next, dedupSorted(append(append([]string{}, r...), c...)))
-			}
-		}
-		result = next
-	}
-	var parts []string
-	for _, r := range result {
-		var qs []string
-		for _, s := range r {
-			qs = append(qs, quote(s))
-		}
-		parts = append(parts, "["+strings.Join(qs, ", ")+"]")
-	}
-	return "[" + strings.Join(parts, ", ") + "]"
-}
-
-func dedupSorted(in []string) []string {
-	sort.Strings(in)
-	var out []string
-	for _, s := range in {
-		if len(out) == 0 || out[len(out)-1] != s {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 func argsKey(args ast.ArgumentList) string {

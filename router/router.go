@@ -18,6 +18,7 @@ import (
 	"github.com/studio-platform/studio/internal/auth"
 	"github.com/studio-platform/studio/internal/health"
 	"github.com/studio-platform/studio/internal/metrics"
+	"github.com/studio-platform/studio/router/authz"
 	"github.com/studio-platform/studio/router/config"
 	"github.com/studio-platform/studio/router/execute"
 	"github.com/studio-platform/studio/router/gateway"
@@ -54,6 +55,9 @@ type Config struct {
 	// OverrideLabels switches progressive-override labels on (percent(N) labels
 	// are rolled per request regardless).
 	OverrideLabels []string
+	// PolicyURL is the GraphQL endpoint asked for @policy decisions (the policy
+	// subgraph; see authz.HTTPDecider). Empty: every @policy is denied.
+	PolicyURL string
 	// DisableIntrospection refuses __schema and __type (a public graph).
 	DisableIntrospection bool
 	// DisableGraphiQL serves no playground.
@@ -68,6 +72,7 @@ func ConfigFrom(c *config.Config) Config {
 	return Config{
 		SupergraphFile:          c.Supergraph,
 		JWKSURL:                 c.JWKSURL,
+		PolicyURL:               c.PolicyURL,
 		SubgraphURLs:            c.SubgraphURLs,
 		MaxBodyBytes:            c.Execution.MaxBodyBytes,
 		MaxConcurrentExecutions: c.Execution.MaxExecutions,
@@ -104,6 +109,7 @@ type options struct {
 	log      *slog.Logger
 	verifier auth.Verifier
 	client   *http.Client
+	decider  authz.PolicyDecider
 }
 
 // WithLogger sets the logger.
@@ -111,6 +117,10 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
 // WithVerifier sets the token verifier (instead of one built from JWKSURL).
 func WithVerifier(v auth.Verifier) Option { return func(o *options) { o.verifier = v } }
+
+// WithPolicyDecider sets who decides @policy requirements (instead of one built
+// from PolicyURL).
+func WithPolicyDecider(d authz.PolicyDecider) Option { return func(o *options) { o.decider = d } }
 
 // WithHTTPClient sets the client for subgraph requests.
 func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.client = c } }
@@ -164,7 +174,15 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 		execOpts = append(execOpts, execute.WithHTTPClient(o.client))
 	}
 	execOpts = append(execOpts, execute.WithDeduplication(cfg.DedupSubgraphRequests), execute.WithCleartextHTTP2(cfg.SubgraphH2C))
+	decider := o.decider
+	if decider == nil && cfg.PolicyURL != "" {
+		decider = authz.NewHTTPDecider(cfg.PolicyURL)
+	}
+	if decider == nil {
+		decider = authz.DenyAll{}
+	}
 	gw := gateway.New(sg, gateway.WithLogger(o.log), gateway.WithExecutorOptions(execOpts...),
+		gateway.WithAuthorization(authz.WithPolicyDecider(decider)),
 		gateway.WithMaxConcurrentExecutions(cfg.MaxConcurrentExecutions), gateway.WithRequestDeduplication(cfg.DedupRequests),
 		gateway.WithOverrideLabels(cfg.OverrideLabels...), gateway.WithIntrospection(!cfg.DisableIntrospection))
 

@@ -43,6 +43,7 @@ func runRouter(ctx context.Context, args []string) error {
 	graphiql := fs.Bool("graphiql", false, "serve GraphiQL (default: on in dev, off in public)")
 	queryPlans := fs.Bool("query-plans", false, "honour X-Studio-Query-Plan (default: on in dev, off in public)")
 	labels := fs.String("override-labels", "", "comma-separated progressive-override labels to switch on")
+	policyURL := fs.String("policy-url", os.Getenv("POLICY_URL"), "GraphQL URL asked for @policy decisions (empty: every @policy is denied)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -80,6 +81,9 @@ func runRouter(ctx context.Context, args []string) error {
 	}
 	if set["jwks"] || c.JWKSURL == "" {
 		c.JWKSURL = *jwks
+	}
+	if set["policy-url"] || c.PolicyURL == "" {
+		c.PolicyURL = *policyURL
 	}
 	if set["redis"] || c.Redis.URL == "" {
 		c.Redis.URL = *redisURL

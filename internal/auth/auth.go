@@ -8,6 +8,8 @@ package auth
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -35,16 +37,19 @@ type Claims struct {
 	OrgID  string   `json:"org"`
 	Email  string   `json:"email"`
 	Scopes []string `json:"scopes,omitempty"`
+	// Scope is the OAuth `scope` claim (RFC 8693 §4.2): space-separated scopes, the
+	// form the router's @requiresScopes reads (as Apollo's router does).
+	Scope string `json:"scope,omitempty"`
+}
+
+// ScopeList returns the scopes granted: the `scope` claim's, then `scopes`.
+func (c *Claims) ScopeList() []string {
+	return append(strings.Fields(c.Scope), c.Scopes...)
 }
 
 // HasScope reports whether the claims grant scope s.
 func (c *Claims) HasScope(s string) bool {
-	for _, have := range c.Scopes {
-		if have == s {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(c.ScopeList(), s)
 }
 
 // Verifier checks a raw token (without the "Bearer " prefix) and returns its claims.

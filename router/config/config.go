@@ -35,6 +35,9 @@ type Config struct {
 	SubgraphURLs map[string]string `yaml:"subgraph_urls"`
 	// JWKSURL is where bearer tokens' keys are fetched (empty: tokens are only forwarded).
 	JWKSURL string `yaml:"jwks_url"`
+	// PolicyURL is the GraphQL endpoint the router asks for @policy decisions
+	// (the policy subgraph; empty: every @policy is denied).
+	PolicyURL string `yaml:"policy_url"`
 
 	Features  Features  `yaml:"features"`
 	Execution Execution `yaml:"execution"`
@@ -120,6 +123,11 @@ func (c *Config) Validate() error {
 	if c.JWKSURL != "" {
 		if err := checkHTTPURL(c.JWKSURL); err != nil {
 			add("jwks_url: %w", err)
+		}
+	}
+	if c.PolicyURL != "" {
+		if err := checkHTTPURL(c.PolicyURL); err != nil {
+			add("policy_url: %w", err)
 		}
 	}
 	if c.Execution.MaxExecutions < 0 {

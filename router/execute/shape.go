@@ -88,6 +88,9 @@ func (r *run) shape(sel *plan.Selection) (json.RawMessage, *outBuf) {
 // object writes an object; false means it must be null (a non-null field was null).
 func (s *shaper) object(obj uint32, sel *plan.Selection, typeName string) bool {
 	start := len(s.b)
+	if sel.Unauthorized[typeName] {
+		s.r.errors = append(s.r.errors, unauthorizedError(s.pathSlice()))
+	}
 	s.b = append(s.b, '{')
 	cur := s.r.cursor(obj)
 	for i, f := range sel.FieldsFor(typeName) {
@@ -106,8 +109,13 @@ func (s *shaper) object(obj uint32, sel *plan.Selection, typeName string) bool {
 			continue
 		}
 		s.path = append(s.path, pathElem{key: f.ResponseKey})
-		v, found := s.r.getNext(&cur, f.DataKey())
-		ok := s.value(v, found, f.Def.Type, f, typeName)
+		var ok bool
+		if f.Unauthorized {
+			ok = s.unauthorized(f)
+		} else {
+			v, found := s.r.getNext(&cur, f.DataKey())
+			ok = s.value(v, found, f.Def.Type, f, typeName)
+		}
 		s.path = s.path[:len(s.path)-1]
 		if !ok {
 			s.b = s.b[:start]
@@ -202,6 +210,21 @@ func (s *shaper) leaf(v uint32, enum *ast.Definition) bool {
 	}
 	s.b = s.r.appendValue(s.b, v)
 	return true
+}
+
+// unauthorized writes null for a field the request may not see, with an error at
+// its path; false when the field is non-null (the null propagates).
+func (s *shaper) unauthorized(f *plan.Field) bool {
+	s.r.errors = append(s.r.errors, unauthorizedError(s.pathSlice()))
+	if f.Def != nil && f.Def.Type.NonNull {
+		return false
+	}
+	s.b = append(s.b, "null"...)
+	return true
+}
+
+func unauthorizedError(path []any) Error {
+	return Error{Message: "Unauthorized field or type", Path: path, Extensions: map[string]any{"code": "UNAUTHORIZED_FIELD_OR_TYPE"}}
 }
 
 func (s *shaper) nullOrFail(start int, t *ast.Type) bool {

@@ -24,6 +24,7 @@ import (
 	"github.com/vektah/gqlparser/v2/validator"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/studio-platform/studio/router/authz"
 	"github.com/studio-platform/studio/router/execute"
 	"github.com/studio-platform/studio/router/introspect"
 	"github.com/studio-platform/studio/router/plan"
@@ -59,6 +60,12 @@ type Gateway struct {
 
 	// noIntrospection refuses __schema and __type (WithIntrospection).
 	noIntrospection bool
+
+	// authz enforces @authenticated, @requiresScopes and @policy (nil when the
+	// supergraph has none); guards caches its analysis per operation (authz.go).
+	authz     *authz.Authorizer
+	authzOpts []authz.Option
+	guards    *cache[*authz.Guards]
 }
 
 type parsedDoc struct {
@@ -137,6 +144,8 @@ func New(sg *supergraph.Supergraph, opts ...Option) *Gateway {
 	if g.slots == nil {
 		g.slots = make(chan struct{}, DefaultMaxConcurrentExecutions())
 	}
+	g.authz = authz.New(sg, append([]authz.Option{authz.WithLogger(g.log)}, g.authzOpts...)...)
+	g.guards = newCache[*authz.Guards](4096)
 	intro := introspect.New(sg.API)
 	g.exec = execute.New(sg, append([]execute.Option{execute.WithLocalResolver(intro.Resolve)}, g.execOpts...)...)
 	return g
@@ -172,7 +181,7 @@ func (g *Gateway) Do(ctx context.Context, req Request) *Response {
 	if err != nil {
 		return requestError(KindBadRequest, "BAD_USER_INPUT", "%s", err.Error())
 	}
-	p, err := g.plan(pd, op, vars)
+	p, decision, err := g.plan(ctx, pd, op, vars, req.Header)
 	if err != nil {
 		g.log.ErrorContext(ctx, "query planning failed", "error", err)
 		return &Response{Kind: KindOK, Data: json.RawMessage("null"), Errors: []Error{{
@@ -192,7 +201,7 @@ func (g *Gateway) Do(ctx context.Context, req Request) *Response {
 	var release func()
 	if g.dedup && op.Operation == ast.Query {
 		// The result may be shared by several requests: not released.
-		v, err, _ := g.flight.Do(dedupKey(req, hdr), func() (any, error) { return run() })
+		v, err, _ := g.flight.Do(dedupKey(req, hdr)+decision, func() (any, error) { return run() })
 		if err != nil {
 			return requestError(KindOK, "SERVICE_UNAVAILABLE", "the request ended while waiting to execute: %v", err)
 		}
@@ -299,7 +308,9 @@ func (g *Gateway) variables(op *ast.OperationDefinition, raw map[string]json.Raw
 	return validator.VariableValues(g.sg.API, op, in)
 }
 
-func (g *Gateway) plan(pd *parsedDoc, op *ast.OperationDefinition, vars map[string]any) (*plan.Plan, error) {
+// plan returns the plan for one request, and the key of the authorization
+// decision it reflects ("" when nothing was denied).
+func (g *Gateway) plan(ctx context.Context, pd *parsedDoc, op *ast.OperationDefinition, vars map[string]any, hdr http.Header) (*plan.Plan, string, error) {
 	conds := plan.Conditions{}
 	var key strings.Builder
 	key.WriteString(pd.key)
@@ -321,15 +332,35 @@ func (g *Gateway) plan(pd *parsedDoc, op *ast.OperationDefinition, vars map[stri
 			key.WriteString("\x00" + l)
 		}
 	}
-	if p, ok := g.plans.get(key.String()); ok {
-		return p, nil
+	in := plan.Input{Supergraph: g.sg, Document: pd.doc, Operation: op, Conditions: conds, Labels: labels}
+	var full *plan.Selection
+	decision := ""
+	if g.authz != nil {
+		d, guards, err := g.authorize(ctx, key.String(), in, hdr)
+		if err != nil {
+			return nil, "", err
+		}
+		if d.Denied() {
+			decision = "\x00authz:" + d.Key()
+			key.WriteString(decision)
+			full, in.Selection = guards.Apply(d)
+		}
 	}
-	p, err := plan.Build(plan.Input{Supergraph: g.sg, Document: pd.doc, Operation: op, Conditions: conds, Labels: labels})
+	if p, ok := g.plans.get(key.String()); ok {
+		return p, decision, nil
+	}
+	p, err := plan.Build(in)
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	if full != nil {
+		// Planned without the denied fields; written with them, as null and errors.
+		c := *p
+		c.Selection = full
+		p = &c
 	}
 	g.plans.put(key.String(), p)
-	return p, nil
+	return p, decision, nil
 }
 
 // dedupKey identifies a request for deduplication: everything that can change

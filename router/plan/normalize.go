@@ -23,6 +23,9 @@ type Field struct {
 	// Enum is the field's enum type when its named type is one (its values are
 	// checked against the API schema when the response is written).
 	Enum *ast.Definition
+	// Unauthorized marks a field the request may not see (router/authz): it is not
+	// planned, and the response has null and an UNAUTHORIZED_FIELD_OR_TYPE error there.
+	Unauthorized bool
 }
 
 // DataKey is the key of the field's value in subgraph responses.
@@ -42,6 +45,9 @@ type Selection struct {
 	Types []string
 	// Fields holds, per concrete type, the fields in response order.
 	Fields map[string][]*Field
+	// Unauthorized holds the concrete types whose objects the request may not see
+	// (router/authz): only their __typename is written, with an error at the object.
+	Unauthorized map[string]bool
 }
 
 // FieldsFor returns the fields to write for an object of the given concrete type.

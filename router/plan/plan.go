@@ -56,6 +56,9 @@ type Input struct {
 	// MaxSteps is the planning budget (DefaultMaxSteps when zero, no limit when
 	// negative): past it Build fails with ErrBudgetExceeded.
 	MaxSteps int
+	// Selection, when set, is the normalized operation to plan instead of
+	// normalizing Document (router/authz removes the fields a request may not see).
+	Selection *Selection
 }
 
 // Build plans an operation.
@@ -64,9 +67,12 @@ func Build(in Input) (*Plan, error) { return BuildContext(context.Background(), 
 // BuildContext plans an operation, giving up with the context's error once it
 // is done (checked every few hundred steps).
 func BuildContext(ctx context.Context, in Input) (*Plan, error) {
-	sel, err := Normalize(in.Supergraph.API, in.Document, in.Operation, in.Conditions)
-	if err != nil {
-		return nil, err
+	sel := in.Selection
+	var err error
+	if sel == nil {
+		if sel, err = Normalize(in.Supergraph.API, in.Document, in.Operation, in.Conditions); err != nil {
+			return nil, err
+		}
 	}
 	p := &planner{ctx: ctx, maxSteps: in.MaxSteps, sg: in.Supergraph, op: in.Operation, labels: in.Labels,
 		plannable: map[plannableKey]bool{}, keys: map[keyPathKey]*supergraph.Key{}, alts: map[string][]string{},

@@ -16,6 +16,10 @@ var specDirectives = map[string]bool{
 }
 
 func (s *Supergraph) stripDirective(name string) bool {
+	n := s.authNames
+	if name != "" && (name == n.authenticated || name == n.requiresScopes || name == n.policy) {
+		return true
+	}
 	return specDirectives[name] || name == s.inaccessble || s.isMachinery(name) || len(name) > len(s.joinPrefix) && name[:len(s.joinPrefix)] == s.joinPrefix
 }
 

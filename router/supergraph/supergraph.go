@@ -88,6 +88,11 @@ type Supergraph struct {
 	byName      map[string]*Graph
 	joinPrefix  string
 	inaccessble string
+
+	// Access control (authz.go).
+	authNames    authNames
+	specPrefixes []string
+	requirements map[string]*Requirements
 }
 
 // Graph returns the subgraph with the given name.
@@ -103,12 +108,13 @@ func Parse(sdl string) (*Supergraph, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	sg := &Supergraph{
-		SDL:         sdl,
-		Types:       map[string]*Type{},
-		byEnum:      map[string]*Graph{},
-		byName:      map[string]*Graph{},
-		joinPrefix:  "join__",
-		inaccessble: "inaccessible",
+		SDL:          sdl,
+		Types:        map[string]*Type{},
+		byEnum:       map[string]*Graph{},
+		byName:       map[string]*Graph{},
+		joinPrefix:   "join__",
+		inaccessble:  "inaccessible",
+		requirements: map[string]*Requirements{},
 	}
 	sg.readLinks(doc)
 	if err := sg.readGraphs(doc); err != nil {
@@ -117,6 +123,7 @@ func Parse(sdl string) (*Supergraph, error) {
 	if err := sg.readTypes(doc); err != nil {
 		return nil, err
 	}
+	sg.readRequirements(doc)
 	api, err := buildAPISchema(doc, sg)
 	if err != nil {
 		return nil, err
@@ -137,6 +144,11 @@ func (s *Supergraph) readLinks(doc *ast.SchemaDocument) {
 				url = argString(d, "feature")
 			}
 			as := argString(d, "as")
+			if imp := d.Arguments.ForName("import"); imp != nil {
+				s.readAuthLink(url, as, imp.Value)
+			} else {
+				s.readAuthLink(url, as, nil)
+			}
 			switch {
 			case strings.Contains(url, "/join/"):
 				if as != "" {
@@ -185,7 +197,15 @@ func (s *Supergraph) readGraphs(doc *ast.SchemaDocument) error {
 }
 
 func (s *Supergraph) isMachinery(name string) bool {
-	return strings.HasPrefix(name, s.joinPrefix) || strings.HasPrefix(name, "link__") || strings.HasPrefix(name, "core__")
+	if strings.HasPrefix(name, s.joinPrefix) || strings.HasPrefix(name, "link__") || strings.HasPrefix(name, "core__") {
+		return true
+	}
+	for _, p := range s.specPrefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Supergraph) readTypes(doc *ast.SchemaDocument) error {

@@ -6,6 +6,7 @@
 //	studio compose    compose supergraph.yaml into a supergraph SDL
 //	studio migrate    apply every subgraph's database migrations
 //	studio stack      run a command with the dev infrastructure started (used by make test)
+//	studio events     the event stream: ensure it, replay a consumer, read dead letters
 //
 // main only wires: each command parses its flags and calls a composition root.
 package main
@@ -35,6 +36,7 @@ func commands() []command {
 		{"compose", "compose supergraph.yaml into a supergraph SDL", runCompose},
 		{"migrate", "apply every subgraph's database migrations (DATABASE_URL)", runMigrate},
 		{"stack", "run a command with the dev infrastructure: studio stack [--data DIR] -- CMD...", runStack},
+		{"events", "event stream: studio events stream | replay CONSUMER | dead-letters CONSUMER", runEvents},
 	}
 }
 

@@ -247,13 +247,31 @@ func TestConsumerRetriesWithBackoffThenDeadLetters(t *testing.T) {
 
 	// A message that is not an event (no id, organization or time) never
 	// reaches the handler.
-	_, err = f.js.Publish(ctx, f.subject("widget.created"), []byte(`{"name":"no headers"}`))
+	_, err = f.js.Publish(ctx, f.subject("widget.created"), []byte(`not even JSON`))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		msg := lastDead()
 		return msg != nil && strings.HasPrefix(msg.Header.Get(events.HeaderDeadReason), "malformed event:")
 	}, waitFor, tick)
 	require.Equal(t, 3.0, testutil.ToFloat64(m.Consumed(name, "dead_lettered")))
+
+	// Dead letters, a page at a time.
+	page, err := events.DeadLetters(ctx, f.js, name, 0, 2)
+	require.NoError(t, err)
+	require.Len(t, page, 2)
+	require.Equal(t, []string{poison.ID.String(), permanent.ID.String()}, []string{page[0].EventID, page[1].EventID})
+	require.Equal(t, events.DeadLetter{Seq: page[0].Seq, At: page[0].At, Consumer: name, Subject: poison.Subject,
+		EventID: poison.ID.String(), OrganizationID: f.org.String(), Reason: "cannot apply poison", Deliveries: 3,
+		Payload: page[0].Payload}, page[0])
+	require.JSONEq(t, string(poison.Payload), string(page[0].Payload))
+	page, err = events.DeadLetters(ctx, f.js, name, page[1].Seq, 2)
+	require.NoError(t, err)
+	require.Len(t, page, 1)
+	require.JSONEq(t, `"not even JSON"`, string(page[0].Payload), "kept as a JSON string")
+	last := page[0].Seq
+	page, err = events.DeadLetters(ctx, f.js, name, last, 2)
+	require.NoError(t, err)
+	require.Empty(t, page)
 
 	// A consumer of everything never sees a dead letter (and may not ask for them).
 	background(t, func(ctx context.Context) error {

@@ -2,6 +2,7 @@ package compose
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -139,9 +140,7 @@ func (g *supergraph) mergeAppliedWithAuth(dest []dir, sources []src[[]applied], 
 }
 
 // mergeDNF merges @requiresScopes/@policy applications as Apollo's DNF_CONJUNCTION
-// strategy does: every subgraph's requirement must hold, so the disjunctions are
-// multiplied out; conjunctions are sorted, repeated ones dropped, and a conjunction
-// that includes a shorter one already kept is dropped (it is implied).
+// strategy does (see dnfConjunction) and prints the result.
 func mergeDNF(apps []applied, arg string) string {
 	var values [][][]string
 	for _, a := range apps {
@@ -157,10 +156,38 @@ func mergeDNF(apps []applied, arg string) string {
 			}
 			disj = append(disj, conj)
 		}
-		if len(disj) == 0 {
-			disj = [][]string{{}}
-		}
 		values = append(values, disj)
+	}
+	return printDNF(dnfConjunction(values))
+}
+
+func printDNF(dnf [][]string) string {
+	parts := make([]string, 0, len(dnf))
+	for _, r := range dnf {
+		qs := make([]string, 0, len(r))
+		for _, s := range r {
+			qs = append(qs, quote(s))
+		}
+		parts = append(parts, "["+strings.Join(qs, ", ")+"]")
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// dnfConjunction is federation-internals' dnfConjunction: every value must hold,
+// so the disjunctions are multiplied out; conjunctions are sorted, repeated ones
+// dropped, and a conjunction that includes a shorter one already kept is dropped
+// (it is implied). An empty disjunction counts as true ([[]]).
+func dnfConjunction(in [][][]string) [][]string {
+	var values [][][]string
+	for _, v := range in {
+		c := make([][]string, 0, len(v))
+		for _, conj := range v {
+			c = append(c, append([]string{}, conj...))
+		}
+		if len(c) == 0 {
+			c = [][]string{{}}
+		}
+		values = append(values, c)
 	}
 	// filterNestedArrayDuplicates: sort inside each value, drop repeated values.
 	var filtered [][][]string
@@ -177,7 +204,7 @@ func mergeDNF(apps []applied, arg string) string {
 		}
 	}
 	if len(filtered) == 0 {
-		return "[]"
+		return [][]string{}
 	}
 	result := filtered[0]
 	for _, cur := range filtered[1:] {
@@ -200,15 +227,7 @@ func mergeDNF(apps []applied, arg string) string {
 		}
 		result = dropSubsumed(acc)
 	}
-	parts := make([]string, 0, len(result))
-	for _, r := range result {
-		qs := make([]string, 0, len(r))
-		for _, s := range r {
-			qs = append(qs, quote(s))
-		}
-		parts = append(parts, "["+strings.Join(qs, ", ")+"]")
-	}
-	return "[" + strings.Join(parts, ", ") + "]"
+	return result
 }
 
 // dropSubsumed keeps, shortest first (stable), the conjunctions that contain no kept one.
@@ -240,4 +259,216 @@ func dropSubsumed(in [][]string) [][]string {
 func jsonKey(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// validateAuthOnInterfaces reports access-control directives on interfaces,
+// interface fields and interface objects (AUTH_REQUIREMENTS_APPLIED_ON_INTERFACE,
+// Apollo 2.9.4+: their requirements come from the implementations instead).
+func (s *subgraph) validateAuthOnInterfaces() []error {
+	var errs []error
+	for _, name := range accessControl {
+		for _, tn := range s.typeOrder {
+			t := s.types[tn]
+			if t == nil || (t.kind != ast.Interface && !t.interfaceObject) {
+				continue
+			}
+			kind := "interface"
+			if t.interfaceObject {
+				kind = "interface object"
+			}
+			for _, a := range t.applied {
+				if a.name == name {
+					errs = append(errs, authOnInterface(s.name, name, kind, tn, ""))
+				}
+			}
+			if t.kind != ast.Interface {
+				continue
+			}
+			for _, f := range t.fields {
+				for _, a := range f.applied {
+					if a.name == name {
+						errs = append(errs, authOnInterface(s.name, name, "field", tn, f.name))
+					}
+				}
+			}
+		}
+	}
+	return errs
+}
+
+func authOnInterface(subgraph, directive, kind, typ, field string) error {
+	coord := typ
+	if field != "" {
+		coord += "." + field
+	}
+	return newError("AUTH_REQUIREMENTS_APPLIED_ON_INTERFACE", subgraph, typ, field,
+		fmt.Sprintf("Invalid use of @%s on %s %q: @%s cannot be applied on interfaces, interface fields and interface objects", directive, kind, coord, directive))
+}
+
+// authReqs are the merged access-control requirements of a supergraph element.
+type authReqs struct {
+	authenticated    bool
+	scopes, policies [][]string // nil: none
+}
+
+func reqsOf(dirs []dir) *authReqs {
+	var r *authReqs
+	for _, d := range dirs {
+		if !isAccessControl(d.name) {
+			continue
+		}
+		if r == nil {
+			r = &authReqs{}
+		}
+		switch d.name {
+		case "authenticated":
+			r.authenticated = true
+		case "requiresScopes":
+			r.scopes = parseDNF(d.args)
+		case "policy":
+			r.policies = parseDNF(d.args)
+		}
+	}
+	return r
+}
+
+// parseDNF reads a printed [[String]] argument (a list of lists of strings prints
+// as JSON).
+func parseDNF(args []dirArg) [][]string {
+	out := [][]string{}
+	if len(args) == 1 {
+		_ = json.Unmarshal([]byte(args[0].value), &out)
+	}
+	return out
+}
+
+// satisfies is Apollo's AuthRequirementsOnElement.satisfies: r implies other.
+func (r *authReqs) satisfies(other *authReqs) bool {
+	if other == nil {
+		return true
+	}
+	return (r.authenticated || !other.authenticated) && implies(r.scopes, other.scopes) && implies(r.policies, other.policies)
+}
+
+func implies(first, second [][]string) bool {
+	if len(first) == 0 {
+		first = [][]string{{}}
+	}
+	if len(second) == 0 {
+		second = [][]string{{}}
+	}
+	for _, f := range first {
+		ok := false
+		for _, s := range second {
+			all := true
+			for _, e := range s {
+				if !slices.Contains(f, e) {
+					all = false
+					break
+				}
+			}
+			if all {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// validateTransitiveAuth reports a field whose @requires selects data its own
+// requirements (with its type's) do not imply (MISSING_TRANSITIVE_AUTH_REQUIREMENTS,
+// Apollo 2.9.4+): the router would fetch that data for a caller who may not see it.
+func (g *supergraph) validateTransitiveAuth() {
+	if !g.specs["authenticated"] && !g.specs["requiresScopes"] && !g.specs["policy"] {
+		return
+	}
+	for _, tn := range g.order {
+		t := g.types[tn]
+		if t.removed || (t.kind != ast.Object && t.kind != ast.Interface) {
+			continue
+		}
+		for _, f := range t.fields {
+			own := &authReqs{}
+			var scopes, policies [][][]string
+			for _, r := range []*authReqs{reqsOf(t.dirs), reqsOf(f.dirs)} {
+				if r == nil {
+					continue
+				}
+				own.authenticated = own.authenticated || r.authenticated
+				if r.scopes != nil {
+					scopes = append(scopes, r.scopes)
+				}
+				if r.policies != nil {
+					policies = append(policies, r.policies)
+				}
+			}
+			if scopes != nil {
+				own.scopes = dnfConjunction(scopes)
+			}
+			if policies != nil {
+				own.policies = dnfConjunction(policies)
+			}
+			for _, s := range g.subgraphs {
+				st := s.types[tn]
+				if st == nil {
+					continue
+				}
+				sf := st.field(f.name)
+				if sf == nil || sf.requires == nil {
+					continue
+				}
+				sel, err := parseFieldSet(*sf.requires)
+				if err != nil {
+					continue
+				}
+				if msg := g.transitiveAuth(own, tn, sel); msg != "" {
+					g.errorf("MISSING_TRANSITIVE_AUTH_REQUIREMENTS", s.name, tn, f.name,
+						"Field %q does not specify necessary @authenticated, @requiresScopes and/or @policy auth requirements to access the transitive %s from @requires selection set.", tn+"."+f.name, msg)
+				}
+			}
+		}
+	}
+}
+
+// transitiveAuth returns what of sel (on type parent) own does not cover, or "".
+func (g *supergraph) transitiveAuth(own *authReqs, parent string, sel ast.SelectionSet) string {
+	pt := g.types[parent]
+	for _, x := range sel {
+		switch x := x.(type) {
+		case *ast.Field:
+			if pt == nil || x.Name == "__typename" {
+				continue
+			}
+			f := pt.field(x.Name)
+			if f == nil {
+				continue
+			}
+			var ret *authReqs
+			if rt := g.types[f.typ.Name()]; rt != nil {
+				ret = reqsOf(rt.dirs)
+			}
+			if !own.satisfies(reqsOf(f.dirs)) || !own.satisfies(ret) {
+				return fmt.Sprintf("field %q data", parent+"."+x.Name)
+			}
+			if msg := g.transitiveAuth(own, f.typ.Name(), x.SelectionSet); msg != "" {
+				return msg
+			}
+		case *ast.InlineFragment:
+			next := parent
+			if x.TypeCondition != "" {
+				next = x.TypeCondition
+				if ct := g.types[next]; ct != nil && !own.satisfies(reqsOf(ct.dirs)) {
+					return fmt.Sprintf("data in inline fragment type condition %q", next)
+				}
+			}
+			if msg := g.transitiveAuth(own, next, x.SelectionSet); msg != "" {
+				return msg
+			}
+		}
+	}
+	return ""
 }

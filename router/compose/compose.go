@@ -95,6 +95,7 @@ func Compose(subgraphs []Subgraph) (string, error) {
 		s.prepare()
 		errs = append(errs, s.validateFieldSets()...)
 		errs = append(errs, s.validateExternalUsage()...)
+		errs = append(errs, s.validateAuthOnInterfaces()...)
 	}
 	if len(errs) > 0 {
 		return "", errors.Join(errs...)
@@ -109,6 +110,7 @@ func Compose(subgraphs []Subgraph) (string, error) {
 		enumUsage: map[string]*enumUsage{},
 	}
 	g.merge()
+	g.validateTransitiveAuth()
 	if len(g.errs) > 0 {
 		return "", errors.Join(g.errs...)
 	}

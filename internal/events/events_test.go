@@ -45,6 +45,18 @@ func TestEventValidation(t *testing.T) {
 	require.ErrorIs(t, err, events.ErrNoID)
 }
 
+func TestBackoffDoublesUpToTheMaximum(t *testing.T) {
+	opt := events.WithBackoff(100*time.Millisecond, time.Second)
+	var got []time.Duration
+	for n := 1; n <= 6; n++ {
+		got = append(got, events.Backoff(n, opt))
+	}
+	ms := time.Millisecond
+	require.Equal(t, []time.Duration{100 * ms, 200 * ms, 400 * ms, 800 * ms, time.Second, time.Second}, got)
+	require.Equal(t, time.Second, events.Backoff(1), "default: 1 s")
+	require.Equal(t, time.Minute, events.Backoff(1000), "default: at most 1 min")
+}
+
 // (a) A state change and its event commit together or not at all.
 func TestAppendCommitsOrRollsBackWithTheStateChange(t *testing.T) {
 	f := newFixture(t, testenv.Stack(t).NatsURL)
@@ -158,6 +170,26 @@ func TestRelayPublishesAndConsumerApplies(t *testing.T) {
 	published, err := events.NewRelay(f.pool, f.js).RunOnce(ctx)
 	require.NoError(t, err)
 	require.Zero(t, published)
+}
+
+// Sent rows older than the retention are deleted by the relay; unsent rows never are.
+func TestRelayPrunesSentRows(t *testing.T) {
+	ns := startNATS(t)
+	f := newFixture(t, ns.url)
+	ctx := context.Background()
+	kept := f.createWidget(t, "kept")
+	n, err := events.NewRelay(f.pool, f.js, events.WithRetention(0)).RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Equal(t, 1, f.count(t, `SELECT count(*) FROM events_outbox WHERE id = $1 AND sent_at IS NOT NULL`, kept.ID), "retention 0 keeps sent rows")
+
+	ns.stop() // the next event cannot be sent
+	unsent := f.createWidget(t, "unsent")
+	n, err = events.NewRelay(f.pool, f.js, events.WithRetention(time.Nanosecond), events.WithPublishTimeout(100*time.Millisecond)).RunOnce(ctx)
+	require.Error(t, err)
+	require.Zero(t, n)
+	require.Zero(t, f.count(t, `SELECT count(*) FROM events_outbox WHERE id = $1`, kept.ID), "pruned")
+	require.Equal(t, 1, f.count(t, `SELECT count(*) FROM events_outbox WHERE id = $1 AND sent_at IS NULL AND attempts = 1`, unsent.ID))
 }
 
 // (d) A handler failing twice is retried with a growing delay and then

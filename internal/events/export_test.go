@@ -21,6 +21,7 @@ var Backoff = func(n int, opts ...Option) time.Duration { o := buildOptions(opts
 func (m *Metrics) Published() prometheus.Counter         { return m.published }
 func (m *Metrics) PublishDuplicates() prometheus.Counter { return m.duplicates }
 func (m *Metrics) PublishFailures() prometheus.Counter   { return m.failed }
+func (m *Metrics) OutboxLag() prometheus.Gauge           { return m.outboxLag }
 func (m *Metrics) Consumed(consumer, result string) prometheus.Counter {
 	return m.consumed.WithLabelValues(consumer, result)
 }

@@ -154,6 +154,7 @@ func TestNATSStoppedAndRestarted(t *testing.T) {
 		return testutil.ToFloat64(m.PublishFailures()) >= 2 &&
 			f.count(t, `SELECT attempts FROM events_outbox WHERE id = $1`, during.ID) >= 2
 	}, waitFor, tick, "the relay retries while NATS is down")
+	require.Eventually(t, func() bool { return testutil.ToFloat64(m.OutboxLag()) > 0 }, waitFor, tick)
 	require.Equal(t, 1, f.count(t, `SELECT count(*) FROM events_outbox WHERE sent_at IS NULL`))
 
 	ns.start(t)
@@ -164,6 +165,7 @@ func TestNATSStoppedAndRestarted(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return f.count(t, `SELECT count(*) FROM events_outbox WHERE sent_at IS NULL`) == 0
 	}, waitFor, tick)
+	require.Eventually(t, func() bool { return testutil.ToFloat64(m.OutboxLag()) == 0 }, waitFor, tick)
 	for _, ev := range []events.Event{before, during, after} {
 		require.Equal(t, 1, f.effects(t, name, ev.ID), ev.Subject)
 		require.LessOrEqual(t, f.storedCopies(t, ev.Subject), uint64(3))

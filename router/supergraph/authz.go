@@ -37,7 +37,8 @@ func (s *Supergraph) FieldRequirements(typeName, field string) *Requirements {
 // access-control requirement.
 func (s *Supergraph) HasRequirements() bool { return len(s.requirements) > 0 }
 
-// readAuthLinks records the names of the linked access-control specs.
+// readAuthLink records the name a linked access-control spec's directive has here
+// and its prefix (its scalars are link machinery, not part of the API schema).
 func (s *Supergraph) readAuthLink(url, as string, imports *ast.Value) {
 	specs := []struct {
 		path string
@@ -110,19 +111,20 @@ func (s *Supergraph) readRequirements(doc *ast.SchemaDocument) {
 	}
 	for _, d := range append(append(ast.DefinitionList{}, doc.Definitions...), doc.Extensions...) {
 		if r := read(d.Directives); r != nil {
-			s.requirements[d.Name] = merge(s.requirements[d.Name], r)
+			s.requirements[d.Name] = mergeRequirements(s.requirements[d.Name], r)
 		}
 		for _, f := range d.Fields {
 			if r := read(f.Directives); r != nil {
 				k := d.Name + "." + f.Name
-				s.requirements[k] = merge(s.requirements[k], r)
+				s.requirements[k] = mergeRequirements(s.requirements[k], r)
 			}
 		}
 	}
 }
 
-// merge combines the requirements of a definition and its extensions: all must hold.
-func merge(a, b *Requirements) *Requirements {
+// mergeRequirements combines the requirements of a definition and its extensions:
+// all must hold.
+func mergeRequirements(a, b *Requirements) *Requirements {
 	if a == nil {
 		return b
 	}

@@ -144,11 +144,11 @@ func (s *Supergraph) readLinks(doc *ast.SchemaDocument) {
 				url = argString(d, "feature")
 			}
 			as := argString(d, "as")
+			var imports *ast.Value
 			if imp := d.Arguments.ForName("import"); imp != nil {
-				s.readAuthLink(url, as, imp.Value)
-			} else {
-				s.readAuthLink(url, as, nil)
+				imports = imp.Value
 			}
+			s.readAuthLink(url, as, imports)
 			switch {
 			case strings.Contains(url, "/join/"):
 				if as != "" {

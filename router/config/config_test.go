@@ -148,3 +148,11 @@ func TestExpand(t *testing.T) {
 	_, err = expand("${1X}", get)
 	require.Error(t, err)
 }
+
+func TestPolicyURL(t *testing.T) {
+	c, err := Parse([]byte("policy_url: http://policy:4000/graphql\n"), nil)
+	require.NoError(t, err)
+	require.Equal(t, "http://policy:4000/graphql", c.PolicyURL)
+	_, err = Parse([]byte("policy_url: ftp://policy\n"), nil)
+	require.ErrorContains(t, err, "policy_url")
+}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -56,15 +57,39 @@ func Permanent(err error) error {
 // a transaction on pool that also records (consumer, ev.ID) in the
 // processed-events table; an event already recorded is acknowledged without
 // calling fn. The pool's schema must have the pipeline's migration.
-func Idempotent(pool *pgxpool.Pool, consumer string, fn func(ctx context.Context, tx pgx.Tx, ev Event) error) Handler {
+//
+// Records older than the stream's max age (WithMaxAge, default 30 days) are
+// deleted, at most once an hour and 1000 at a time: the stream no longer holds
+// their events, so they cannot be delivered again.
+func Idempotent(pool *pgxpool.Pool, consumer string, fn func(ctx context.Context, tx pgx.Tx, ev Event) error, opts ...Option) Handler {
+	o := buildOptions(opts)
+	var mu sync.Mutex
+	var lastPrune time.Time
 	return func(ctx context.Context, ev Event) error {
-		return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 			first, err := MarkProcessed(ctx, tx, consumer, ev.ID)
 			if err != nil || !first {
 				return err
 			}
 			return fn(ctx, tx, ev)
 		})
+		if err != nil || o.maxAge <= 0 {
+			return err
+		}
+		mu.Lock()
+		due := time.Since(lastPrune) >= time.Hour
+		if due {
+			lastPrune = time.Now()
+		}
+		mu.Unlock()
+		if due {
+			if _, err := pool.Exec(ctx, `DELETE FROM `+ProcessedTable+` WHERE (consumer, event_id) IN (
+				SELECT consumer, event_id FROM `+ProcessedTable+` WHERE consumer = $1 AND processed_at < now() - $2::interval LIMIT 1000)`,
+				consumer, o.maxAge); err != nil && ctx.Err() == nil {
+				o.log.Warn("events: prune processed events", "consumer", consumer, "error", err)
+			}
+		}
+		return nil
 	}
 }
 

@@ -192,6 +192,56 @@ func TestRelayPrunesSentRows(t *testing.T) {
 	require.Equal(t, 1, f.count(t, `SELECT count(*) FROM events_outbox WHERE id = $1 AND sent_at IS NULL AND attempts = 1`, unsent.ID))
 }
 
+// Several relays on one outbox share the rows (FOR UPDATE SKIP LOCKED): each
+// event is published once, none is left behind.
+func TestRelaysShareTheOutbox(t *testing.T) {
+	f := newFixture(t, testenv.Stack(t).NatsURL)
+	ctx := context.Background()
+	m, err := events.NewMetrics(prometheus.NewRegistry())
+	require.NoError(t, err)
+	const total = 120
+	require.NoError(t, pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
+		for i := range total {
+			ev, err := events.New(f.subject("widget.created"), f.org, map[string]int{"n": i})
+			if err != nil {
+				return err
+			}
+			if err := events.Append(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	for range 3 {
+		background(t, events.NewRelay(f.pool, f.js, events.WithBatchSize(7), events.WithMetrics(m)).Run)
+	}
+	require.Eventually(t, func() bool {
+		return f.count(t, `SELECT count(*) FROM events_outbox WHERE sent_at IS NULL`) == 0
+	}, waitFor, tick)
+	require.Equal(t, float64(total), testutil.ToFloat64(m.Published()))
+	require.Zero(t, testutil.ToFloat64(m.PublishDuplicates()), "no row was claimed twice")
+	require.Equal(t, uint64(total), f.storedCopies(t, f.subject("widget.created")))
+}
+
+// Idempotent forgets processed events older than the stream keeps messages.
+func TestIdempotentPrunesOldRecords(t *testing.T) {
+	f := newFixture(t, testenv.Stack(t).NatsURL)
+	ctx := context.Background()
+	old, recent := uuid.New(), uuid.New()
+	_, err := f.pool.Exec(ctx, `INSERT INTO events_processed (consumer, event_id, processed_at)
+		VALUES ('pruner', $1, now() - interval '2 hours'), ('pruner', $2, now() - interval '30 minutes'), ('other', $1, now() - interval '2 hours')`, old, recent)
+	require.NoError(t, err)
+	h := events.Idempotent(f.pool, "pruner", func(context.Context, pgx.Tx, events.Event) error { return nil }, events.WithMaxAge(time.Hour))
+	ev, err := events.New(f.subject("widget.created"), f.org, nil)
+	require.NoError(t, err)
+	require.NoError(t, h(ctx, ev))
+	rows, err := f.pool.Query(ctx, `SELECT consumer || ' ' || event_id FROM events_processed ORDER BY 1`)
+	require.NoError(t, err)
+	left, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{"other " + old.String(), "pruner " + recent.String(), "pruner " + ev.ID.String()}, left)
+}
+
 // (d) A handler failing twice is retried with a growing delay and then
 // succeeds; a poison message ends on the dead-letter subject with the reason.
 func TestConsumerRetriesWithBackoffThenDeadLetters(t *testing.T) {

@@ -24,7 +24,7 @@ func aliased(n int) string {
 	var b strings.Builder
 	b.WriteString("{")
 	for i := range n {
-		fmt.Fprintf(&b, " a%d: projects { owner { name } controls { evidence { submittedBy { name } } } }", i)
+		fmt.Fprintf(&b, " a%d: projects { nodes { owner { name } controls { nodes { evidence { nodes { submittedBy { name } } } } } } }", i)
 	}
 	b.WriteString(" }")
 	return b.String()
@@ -33,15 +33,15 @@ func aliased(n int) string {
 // deep nests projects → owner (an entity jump to identity for name) depth times.
 func deep(depth int) string {
 	var b strings.Builder
-	b.WriteString("{ projects {")
+	b.WriteString("{ projects { nodes {")
 	for range depth - 1 {
-		b.WriteString(" name owner { name projects {")
+		b.WriteString(" name owner { name projects { nodes {")
 	}
 	b.WriteString(" name")
 	for range depth - 1 {
-		b.WriteString(" } }")
+		b.WriteString(" } } }")
 	}
-	b.WriteString(" } }")
+	b.WriteString(" } } }")
 	return b.String()
 }
 
@@ -49,7 +49,7 @@ func deep(depth int) string {
 // through an entity jump.
 func wide(n int) string {
 	var b strings.Builder
-	b.WriteString("{ projects { owner {")
+	b.WriteString("{ projects { nodes { owner {")
 	for i := range n {
 		if i%2 == 0 {
 			fmt.Fprintf(&b, " f%d: name", i)
@@ -57,7 +57,7 @@ func wide(n int) string {
 			fmt.Fprintf(&b, " f%d: id", i)
 		}
 	}
-	b.WriteString(" } } }")
+	b.WriteString(" } } } }")
 	return b.String()
 }
 

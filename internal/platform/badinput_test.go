@@ -19,7 +19,7 @@ import (
 // in front of the real subgraphs: each gets the spec's status code and a GraphQL
 // error with a clear message and extensions.code, never a 500.
 func TestBadInputThroughTheRouter(t *testing.T) {
-	g := start(t)
+	g := start(t, countingLimits)
 	expired, err := g.p.Identity.Signer().Sign(auth.Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Subject:   demo.DemoUser.ID,

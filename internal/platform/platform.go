@@ -225,3 +225,31 @@ func (p *Platform) Close() {
 		}
 	})
 }
+
+// DashboardQuery is the README's dashboard: the signed-in user, their
+// organization, their projects with owners, controls, evidence and the
+// evidence's submitters — identity, then compliance, then identity again.
+// BenchmarkDashboard measures it through the router.
+const DashboardQuery = `query Dashboard {
+  me {
+    name
+    organization { name members(first: 100) { totalCount } }
+    projects(first: 20) {
+      totalCount
+      pageInfo { hasNextPage endCursor }
+      nodes {
+        name
+        owner { name email }
+        controls(first: 50) {
+          totalCount
+          nodes {
+            code
+            title
+            status
+            evidence(first: 10) { totalCount nodes { title submittedBy { name email } } }
+          }
+        }
+      }
+    }
+  }
+}`

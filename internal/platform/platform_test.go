@@ -6,16 +6,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/studio-platform/studio/internal/pg"
 	"github.com/studio-platform/studio/internal/platform"
 	"github.com/studio-platform/studio/internal/testenv"
+	"github.com/studio-platform/studio/subgraphs/compliance"
 	"github.com/studio-platform/studio/subgraphs/demo"
 	"github.com/studio-platform/studio/subgraphs/identity"
 	"github.com/studio-platform/studio/subgraphs/kit"
@@ -23,25 +27,43 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-type graph struct {
-	p                *platform.Platform
-	identityQueries  *pg.QueryCounter
-	identityEntities atomic.Int64
+// counted is one subgraph's traffic: SQL queries and _entities requests.
+type counted struct {
+	queries  *pg.QueryCounter
+	entities atomic.Int64
 }
 
-func start(t *testing.T) *graph {
+func (c *counted) reset() {
+	c.queries.Reset()
+	c.entities.Store(0)
+}
+
+// countEntities counts the requests to a subgraph that carry an _entities call.
+func (c *counted) countEntities(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if bytes.Contains(body, []byte("_entities")) {
+			c.entities.Add(1)
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+type graph struct {
+	p          *platform.Platform
+	identity   counted
+	compliance counted
+}
+
+// countingLimits give the loaders a long wait, so every key of a nested level
+// joins one batch even on a loaded machine: the counts the tests assert stay
+// deterministic.
+var countingLimits = kit.Limits{LoaderWait: 200 * time.Millisecond}
+
+func start(t testing.TB, limits kit.Limits) *graph {
 	t.Helper()
-	g := &graph{identityQueries: &pg.QueryCounter{}}
-	countEntities := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			body, _ := io.ReadAll(r.Body)
-			if bytes.Contains(body, []byte("_entities")) {
-				g.identityEntities.Add(1)
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			next.ServeHTTP(w, r)
-		})
-	}
+	g := &graph{identity: counted{queries: &pg.QueryCounter{}}, compliance: counted{queries: &pg.QueryCounter{}}}
 	p, err := platform.Start(context.Background(), platform.Config{
 		DatabaseURL:    testenv.Database(t),
 		SupergraphFile: "../../schema/supergraph.graphql",
@@ -49,8 +71,11 @@ func start(t *testing.T) *graph {
 		IdentityAddr:   "127.0.0.1:0",
 		ComplianceAddr: "127.0.0.1:0",
 		Seed:           true,
-	}, platform.WithIdentityOptions(kit.WithQueryTracer(g.identityQueries)),
-		platform.WithMiddleware(identity.Name, countEntities))
+	}, platform.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+		platform.WithIdentityOptions(kit.WithQueryTracer(g.identity.queries), kit.WithLimits(limits)),
+		platform.WithComplianceOptions(kit.WithQueryTracer(g.compliance.queries), kit.WithLimits(limits)),
+		platform.WithMiddleware(identity.Name, g.identity.countEntities),
+		platform.WithMiddleware(compliance.Name, g.compliance.countEntities))
 	require.NoError(t, err)
 	t.Cleanup(p.Close)
 	g.p = p
@@ -66,7 +91,7 @@ type gqlResponse struct {
 	} `json:"errors"`
 }
 
-func (g *graph) post(t *testing.T, token, query string, vars map[string]any) gqlResponse {
+func (g *graph) post(t testing.TB, token, query string, vars map[string]any) gqlResponse {
 	t.Helper()
 	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
 	require.NoError(t, err)
@@ -87,7 +112,7 @@ func (g *graph) post(t *testing.T, token, query string, vars map[string]any) gql
 	return out
 }
 
-func (g *graph) login(t *testing.T, email string) string {
+func (g *graph) login(t testing.TB, email string) string {
 	t.Helper()
 	resp := g.post(t, "", `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`,
 		map[string]any{"e": email, "p": demo.Password})
@@ -100,66 +125,158 @@ func (g *graph) login(t *testing.T, email string) string {
 
 // TestDemoQueryJoinsBothSubgraphs is the walking skeleton's acceptance query.
 func TestDemoQueryJoinsBothSubgraphs(t *testing.T) {
-	g := start(t)
+	g := start(t, countingLimits)
 	token := g.login(t, demo.DemoUser.Email)
-	resp := g.post(t, token, `{ me { email projects { name owner { email } controls { code title } } } }`, nil)
+	resp := g.post(t, token, `{ me { email projects { nodes { name owner { email } controls { nodes { code title } } } } } }`, nil)
 	require.Empty(t, resp.Errors)
 	var me struct {
 		Email    string
-		Projects []struct {
-			Name     string
-			Owner    struct{ Email string }
-			Controls []struct{ Code, Title string }
+		Projects struct {
+			Nodes []struct {
+				Name     string
+				Owner    struct{ Email string }
+				Controls struct {
+					Nodes []struct{ Code, Title string }
+				}
+			}
 		}
 	}
 	require.NoError(t, json.Unmarshal(resp.Data["me"], &me))
 	require.Equal(t, demo.DemoUser.Email, me.Email)
-	require.Len(t, me.Projects, 1)
-	require.Equal(t, demo.ProjectName, me.Projects[0].Name)
-	require.Equal(t, demo.DemoUser.Email, me.Projects[0].Owner.Email)
+	require.Len(t, me.Projects.Nodes, 1)
+	require.Equal(t, demo.ProjectName, me.Projects.Nodes[0].Name)
+	require.Equal(t, demo.DemoUser.Email, me.Projects.Nodes[0].Owner.Email)
 	var codes []string
-	for _, c := range me.Projects[0].Controls {
+	for _, c := range me.Projects.Nodes[0].Controls.Nodes {
 		codes = append(codes, c.Code)
 	}
 	require.Contains(t, codes, "CC6.1")
 }
 
-// TestFiftyProjectsCostOneEntityCallAndOneQuery lists 50 projects with their
-// owners: identity must see exactly one _entities request and run one SQL query.
-func TestFiftyProjectsCostOneEntityCallAndOneQuery(t *testing.T) {
-	g := start(t)
+// addProjects adds n projects to the demo organization, owned by the demo
+// users in turn, each with two controls whose first has two evidence items
+// submitted by the demo users in turn. It writes through compliance's pool.
+func addProjects(t testing.TB, g *graph, n int) {
+	t.Helper()
+	ctx := context.Background()
+	pool := g.p.Compliance.Store().Pool()
 	users := demo.Users()
-	tokens := make([]string, len(users))
-	for i, u := range users {
-		tokens[i] = g.login(t, u.Email)
+	for i := range n {
+		pid := uuid.NewString()
+		_, err := pool.Exec(ctx, `INSERT INTO projects (id, org_id, name, owner_id) VALUES ($1, $2, $3, $4)`,
+			pid, demo.OrgID, fmt.Sprintf("Project %02d", i), users[i%len(users)].ID)
+		require.NoError(t, err)
+		for j, code := range []string{"CC1.1", "CC2.1"} {
+			cid := uuid.NewString()
+			_, err := pool.Exec(ctx, `INSERT INTO controls (id, org_id, project_id, code, title, framework, status)
+				VALUES ($1, $2, $3, $4, $5, 'SOC 2', 'IN_PROGRESS')`, cid, demo.OrgID, pid, code, fmt.Sprintf("Control %d", j))
+			require.NoError(t, err)
+			for k := range 2 * (1 - j) {
+				_, err = pool.Exec(ctx, `INSERT INTO evidence (id, org_id, control_id, title, submitted_by) VALUES ($1, $2, $3, $4, $5)`,
+					uuid.NewString(), demo.OrgID, cid, fmt.Sprintf("Evidence %d", k), users[(i+k+1)%len(users)].ID)
+				require.NoError(t, err)
+			}
+		}
 	}
-	// The seed has one project; add 49 owned by the three demo users in turn.
-	for i := 0; i < 49; i++ {
-		resp := g.post(t, tokens[i%3], `mutation($in: CreateProjectInput!) { createProject(input: $in) { id } }`,
-			map[string]any{"in": map[string]any{"name": fmt.Sprintf("Project %02d", i)}})
+}
+
+// TestFiftyProjectsCostOneEntityCallAndOneQuery lists 50 projects with their
+// owners, controls, evidence and the evidence's submitters through the
+// router: every level costs one SQL query in its subgraph and every jump to
+// identity one _entities request, whatever the number of parents.
+func TestFiftyProjectsCostOneEntityCallAndOneQuery(t *testing.T) {
+	g := start(t, countingLimits)
+	token := g.login(t, demo.DemoUser.Email)
+	// The seed has one project (five controls); add 49.
+	addProjects(t, g, 49)
+
+	type counts struct{ identitySQL, identityEntities, complianceSQL, complianceEntities int64 }
+	run := func(query string) (gqlResponse, counts) {
+		g.identity.reset()
+		g.compliance.reset()
+		resp := g.post(t, token, query, nil)
 		require.Empty(t, resp.Errors)
+		return resp, counts{g.identity.queries.Count(), g.identity.entities.Load(), g.compliance.queries.Count(), g.compliance.entities.Load()}
 	}
-	g.identityEntities.Store(0)
-	g.identityQueries.Reset()
-	resp := g.post(t, tokens[0], `{ projects { name owner { email } } }`, nil)
-	require.Empty(t, resp.Errors)
-	var projects []struct {
-		Name  string
-		Owner struct{ Email string }
+
+	// One level: projects, then their owners in identity.
+	resp, got := run(`{ projects(first: 50) { totalCount nodes { name owner { email } } } }`)
+	var projects struct {
+		TotalCount int
+		Nodes      []struct {
+			Name  string
+			Owner struct{ Email string }
+		}
 	}
 	require.NoError(t, json.Unmarshal(resp.Data["projects"], &projects))
-	require.Len(t, projects, 50)
+	require.Len(t, projects.Nodes, 50)
+	require.Equal(t, 50, projects.TotalCount)
 	owners := map[string]int{}
-	for _, p := range projects {
+	for _, p := range projects.Nodes {
 		owners[p.Owner.Email]++
 	}
 	require.Len(t, owners, 3, "owners resolved from identity: %v", owners)
-	require.Equal(t, int64(1), g.identityEntities.Load(), "one _entities request to identity")
-	require.Equal(t, int64(1), g.identityQueries.Count(), "one SQL query in identity")
+	require.Equal(t, counts{identitySQL: 1, identityEntities: 1, complianceSQL: 1}, got,
+		"identity: %q\ncompliance: %q", g.identity.queries.Queries(), g.compliance.queries.Queries())
+
+	// Every level: 50 projects → 103 controls → 100 evidence → their submitters.
+	resp, got = run(`{ projects(first: 50) { nodes { name owner { email } controls { totalCount nodes { code
+		evidence { totalCount nodes { title submittedBy { email } } } } } } } }`)
+	var deep struct {
+		Nodes []struct {
+			Owner    struct{ Email string }
+			Controls struct {
+				TotalCount int
+				Nodes      []struct {
+					Evidence struct {
+						TotalCount int
+						Nodes      []struct{ SubmittedBy struct{ Email string } }
+					}
+				}
+			}
+		}
+	}
+	require.NoError(t, json.Unmarshal(resp.Data["projects"], &deep))
+	require.Len(t, deep.Nodes, 50)
+	evidence := 0
+	for _, p := range deep.Nodes {
+		require.NotEmpty(t, p.Owner.Email)
+		require.Equal(t, len(p.Controls.Nodes), p.Controls.TotalCount)
+		for _, c := range p.Controls.Nodes {
+			for _, e := range c.Evidence.Nodes {
+				require.NotEmpty(t, e.SubmittedBy.Email)
+				evidence++
+			}
+		}
+	}
+	require.Equal(t, 49*2+2, evidence)
+	// compliance: projects, controls, evidence; identity: owners and submitters.
+	require.Equal(t, counts{identitySQL: 2, identityEntities: 2, complianceSQL: 3}, got,
+		"identity: %q\ncompliance: %q", g.identity.queries.Queries(), g.compliance.queries.Queries())
+
+	// The dashboard (README): identity first, then compliance, then identity again.
+	resp, got = run(platform.DashboardQuery)
+	var dash struct {
+		Name         string
+		Organization struct{ Members struct{ TotalCount int } }
+		Projects     struct {
+			TotalCount int
+			Nodes      []struct{ Controls struct{ TotalCount int } }
+		}
+	}
+	require.NoError(t, json.Unmarshal(resp.Data["me"], &dash))
+	require.Equal(t, demo.DemoUser.Name, dash.Name)
+	require.Equal(t, 3, dash.Organization.Members.TotalCount)
+	require.Equal(t, 18, dash.Projects.TotalCount, "the seeded project and 17 of the 49")
+	require.Len(t, dash.Projects.Nodes, 18)
+	// identity: me, organization, members, then owners and submitters;
+	// compliance: the users' projects, controls, evidence.
+	require.Equal(t, counts{identitySQL: 5, identityEntities: 2, complianceSQL: 3, complianceEntities: 1}, got,
+		"identity: %q\ncompliance: %q", g.identity.queries.Queries(), g.compliance.queries.Queries())
 }
 
 func TestUnauthenticatedAndBadToken(t *testing.T) {
-	g := start(t)
+	g := start(t, countingLimits)
 	resp := g.post(t, "", `{ me { email } }`, nil)
 	require.Equal(t, "null", string(resp.Data["me"]))
 	req, _ := http.NewRequest(http.MethodPost, g.p.RouterURL+"/graphql", strings.NewReader(`{"query":"{ me { email } }"}`))

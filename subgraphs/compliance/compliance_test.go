@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -101,12 +102,12 @@ type evidence struct {
 }
 
 type control struct {
-	ID        string     `json:"id"`
-	Code      string     `json:"code"`
-	Title     string     `json:"title"`
-	Framework string     `json:"framework"`
-	Status    string     `json:"status"`
-	Evidence  []evidence `json:"evidence"`
+	ID        string         `json:"id"`
+	Code      string         `json:"code"`
+	Title     string         `json:"title"`
+	Framework string         `json:"framework"`
+	Status    string         `json:"status"`
+	Evidence  conn[evidence] `json:"evidence"`
 }
 
 type project struct {
@@ -115,10 +116,20 @@ type project struct {
 	Owner struct {
 		ID string `json:"id"`
 	} `json:"owner"`
-	Controls []control `json:"controls"`
+	Controls conn[control] `json:"controls"`
 }
 
-const projectFields = `id name owner { id } controls { id code title framework status evidence { id title url submittedBy { id } control { code } } }`
+// conn is a Relay connection as the tests read it.
+type conn[T any] struct {
+	Nodes      []T `json:"nodes"`
+	TotalCount int `json:"totalCount"`
+	PageInfo   struct {
+		HasNextPage bool    `json:"hasNextPage"`
+		EndCursor   *string `json:"endCursor"`
+	} `json:"pageInfo"`
+}
+
+const projectFields = `id name owner { id } controls { totalCount nodes { id code title framework status evidence { nodes { id title url submittedBy { id } control { code } } } } }`
 
 func TestCreateProjectAddControlAddEvidence(t *testing.T) {
 	e := start(t, false)
@@ -128,9 +139,10 @@ func TestCreateProjectAddControlAddEvidence(t *testing.T) {
 		map[string]any{"in": map[string]any{"name": "ISO 27001 Certification", "description": "Annex A"}}).Decode(t, &cp)
 	require.Equal(t, "ISO 27001 Certification", cp.CreateProject.Name)
 	require.Equal(t, demo.DemoUser.ID, cp.CreateProject.Owner.ID)
-	require.Empty(t, cp.CreateProject.Controls)
+	require.Empty(t, cp.CreateProject.Controls.Nodes)
+	require.Zero(t, cp.CreateProject.Controls.TotalCount)
 
-	const addControl = `mutation($in: AddControlInput!) { addControl(input: $in) { id code title framework status evidence { id } } }`
+	const addControl = `mutation($in: AddControlInput!) { addControl(input: $in) { id code title framework status evidence { nodes { id } } } }`
 	var ac struct{ AddControl control }
 	gqltest.Post(t, e.url, e.token, addControl, map[string]any{"in": map[string]any{
 		"projectId": cp.CreateProject.ID, "code": "A.5.15", "title": "Access control", "framework": "ISO 27001",
@@ -163,11 +175,11 @@ func TestCreateProjectAddControlAddEvidence(t *testing.T) {
 	gqltest.Post(t, e.url, e.token, `query($id: ID!) { project(id: $id) { `+projectFields+` } }`,
 		map[string]any{"id": cp.CreateProject.ID}).Decode(t, &got)
 	require.NotNil(t, got.Project)
-	require.Len(t, got.Project.Controls, 2)
-	require.Equal(t, "A.5.15", got.Project.Controls[0].Code)
-	require.Len(t, got.Project.Controls[0].Evidence, 1)
-	require.Equal(t, ae.AddEvidence.ID, got.Project.Controls[0].Evidence[0].ID)
-	require.Equal(t, "IN_PROGRESS", got.Project.Controls[1].Status)
+	require.Len(t, got.Project.Controls.Nodes, 2)
+	require.Equal(t, "A.5.15", got.Project.Controls.Nodes[0].Code)
+	require.Len(t, got.Project.Controls.Nodes[0].Evidence.Nodes, 1)
+	require.Equal(t, ae.AddEvidence.ID, got.Project.Controls.Nodes[0].Evidence.Nodes[0].ID)
+	require.Equal(t, "IN_PROGRESS", got.Project.Controls.Nodes[1].Status)
 
 	// Another organization sees none of it.
 	var su struct {
@@ -181,16 +193,16 @@ func TestCreateProjectAddControlAddEvidence(t *testing.T) {
 	other := su.SignUp.AccessToken
 	gqltest.Post(t, e.url, other, `query($id: ID!) { project(id: $id) { id } }`, map[string]any{"id": cp.CreateProject.ID}).Decode(t, &got)
 	require.Nil(t, got.Project)
-	var list struct{ Projects []project }
-	gqltest.Post(t, e.url, other, `{ projects { id } }`, nil).Decode(t, &list)
-	require.Empty(t, list.Projects)
+	var list struct{ Projects conn[project] }
+	gqltest.Post(t, e.url, other, `{ projects { nodes { id } } }`, nil).Decode(t, &list)
+	require.Empty(t, list.Projects.Nodes)
 	foreign := gqltest.Post(t, e.url, other, addControl, map[string]any{"in": map[string]any{
 		"projectId": cp.CreateProject.ID, "code": "EVIL", "title": "x",
 	}})
 	require.Equal(t, []string{"NOT_FOUND"}, foreign.Codes())
 
 	// Anonymous requests are refused with UNAUTHENTICATED.
-	anon := gqltest.Post(t, e.url, "", `{ projects { id } }`, nil)
+	anon := gqltest.Post(t, e.url, "", `{ projects { nodes { id } } }`, nil)
 	require.Equal(t, []string{"UNAUTHENTICATED"}, anon.Codes())
 	anonMut := gqltest.Post(t, e.url, "", `mutation { createProject(input: {name: "x"}) { id } }`, nil)
 	require.Equal(t, []string{"UNAUTHENTICATED"}, anonMut.Codes())
@@ -198,27 +210,27 @@ func TestCreateProjectAddControlAddEvidence(t *testing.T) {
 
 func TestSeededSOC2ProjectOverJWKS(t *testing.T) {
 	e := start(t, true) // compliance verifies against identity's JWKS over HTTP
-	var list struct{ Projects []project }
-	gqltest.Post(t, e.url, e.token, `{ projects { `+projectFields+` } }`, nil).Decode(t, &list)
-	require.Len(t, list.Projects, 1)
-	p := list.Projects[0]
+	var list struct{ Projects conn[project] }
+	gqltest.Post(t, e.url, e.token, `{ projects { nodes { `+projectFields+` } } }`, nil).Decode(t, &list)
+	require.Len(t, list.Projects.Nodes, 1)
+	p := list.Projects.Nodes[0]
 	require.Equal(t, demo.ProjectName, p.Name)
 	require.Equal(t, demo.DemoUser.ID, p.Owner.ID)
 	var codes []string
-	for _, c := range p.Controls {
+	for _, c := range p.Controls.Nodes {
 		codes = append(codes, c.Code)
 		require.Equal(t, "SOC 2", c.Framework)
 	}
 	require.Equal(t, []string{"CC6.1", "CC6.2", "CC6.3", "CC7.2", "CC8.1"}, codes)
-	require.Equal(t, "Logical and physical access controls", p.Controls[0].Title)
-	require.Len(t, p.Controls[0].Evidence, 1)
-	require.Equal(t, demo.DemoUser.ID, p.Controls[0].Evidence[0].SubmittedBy.ID)
-	require.Equal(t, demo.Alice.ID, p.Controls[1].Evidence[0].SubmittedBy.ID)
+	require.Equal(t, "Logical and physical access controls", p.Controls.Nodes[0].Title)
+	require.Len(t, p.Controls.Nodes[0].Evidence.Nodes, 1)
+	require.Equal(t, demo.DemoUser.ID, p.Controls.Nodes[0].Evidence.Nodes[0].SubmittedBy.ID)
+	require.Equal(t, demo.Alice.ID, p.Controls.Nodes[1].Evidence.Nodes[0].SubmittedBy.ID)
 
 	// Alice (same organization) sees the project too.
 	alice := login(t, e.identityURL, demo.Alice.Email, demo.Password)
-	gqltest.Post(t, e.url, alice, `{ projects { id } }`, nil).Decode(t, &list)
-	require.Len(t, list.Projects, 1)
+	gqltest.Post(t, e.url, alice, `{ projects { nodes { id } } }`, nil).Decode(t, &list)
+	require.Len(t, list.Projects.Nodes, 1)
 }
 
 // addProjects inserts n projects of the demo organization owned by owners
@@ -254,21 +266,21 @@ func TestProjectControlsForManyProjectsIsOneQuery(t *testing.T) {
 
 	// Project.controls for 41 projects: the projects query plus ONE controls query.
 	e.counter.Reset()
-	var list struct{ Projects []project }
-	gqltest.Post(t, e.url, e.token, `{ projects { id controls { code } } }`, nil).Decode(t, &list)
-	require.Len(t, list.Projects, 41)
+	var list struct{ Projects conn[project] }
+	gqltest.Post(t, e.url, e.token, `{ projects(first: 100) { nodes { id controls { nodes { code } } } } }`, nil).Decode(t, &list)
+	require.Len(t, list.Projects.Nodes, 41)
 	require.Equal(t, int64(2), e.counter.Count(), "queries: %q", e.counter.Queries())
 
 	e.counter.Reset()
-	gqltest.Post(t, e.url, e.token, `{ projects { id controls { code evidence { id control { code } } } } }`, nil).Decode(t, &list)
-	require.Len(t, list.Projects, 41)
-	for _, p := range list.Projects {
+	gqltest.Post(t, e.url, e.token, `{ projects(first: 100) { nodes { id controls { nodes { code evidence { nodes { id control { code } } } } } } } }`, nil).Decode(t, &list)
+	require.Len(t, list.Projects.Nodes, 41)
+	for _, p := range list.Projects.Nodes {
 		if p.ID == demo.ProjectID {
 			continue
 		}
-		require.Len(t, p.Controls, 2)
-		require.Len(t, p.Controls[0].Evidence, 1)
-		require.Equal(t, p.Controls[0].Code, p.Controls[0].Evidence[0].Control.Code)
+		require.Len(t, p.Controls.Nodes, 2)
+		require.Len(t, p.Controls.Nodes[0].Evidence.Nodes, 1)
+		require.Equal(t, p.Controls.Nodes[0].Code, p.Controls.Nodes[0].Evidence.Nodes[0].Control.Code)
 	}
 	// projects, controls of all 41 projects, evidence of all 85 controls,
 	// controls of all evidence: four queries, not 1 + 41 + 85 + ….
@@ -322,25 +334,26 @@ func TestEntitiesAreOneQueryInKeyOrder(t *testing.T) {
 	var uout struct {
 		Entities []struct {
 			ID       string `json:"id"`
-			Projects []struct {
+			Projects conn[struct {
 				ID string `json:"id"`
-			} `json:"projects"`
+			}] `json:"projects"`
 		} `json:"_entities"`
 	}
-	gqltest.Post(t, e.url, e.token, `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id projects { id } } } }`,
+	gqltest.Post(t, e.url, e.token, `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id projects(first: 100) { totalCount nodes { id } } } } }`,
 		map[string]any{"r": userReps}).Decode(t, &uout)
 	require.Equal(t, int64(1), e.counter.Count(), "queries: %q", e.counter.Queries())
 	require.Len(t, uout.Entities, 50)
 	total := 0
 	for i, u := range uout.Entities {
 		require.Equal(t, userReps[i]["id"], u.ID)
-		total += len(u.Projects)
+		total += len(u.Projects.Nodes)
+		require.Equal(t, len(u.Projects.Nodes), u.Projects.TotalCount)
 	}
 	// Demo user: 16 added + the seeded one; Alice and Bob 16 each; each owner appears twice or so.
 	require.Positive(t, total)
-	require.Len(t, uout.Entities[0].Projects, 17)  // demo user
-	require.Len(t, uout.Entities[10].Projects, 16) // alice
-	require.Empty(t, uout.Entities[1].Projects)
+	require.Len(t, uout.Entities[0].Projects.Nodes, 17)  // demo user
+	require.Len(t, uout.Entities[10].Projects.Nodes, 16) // alice
+	require.Empty(t, uout.Entities[1].Projects.Nodes)
 }
 
 // TestMissingLoaderMiddlewareFailsLoudly serves the schema without the loader
@@ -356,10 +369,75 @@ func TestMissingLoaderMiddlewareFailsLoudly(t *testing.T) {
 	srv := httptest.NewServer(auth.Middleware(e.signer)(gql)) // no loader middleware
 	t.Cleanup(srv.Close)
 	e.counter.Reset()
-	resp := gqltest.Post(t, srv.URL, e.token, `{ projects { id controls { id } } }`, nil)
+	resp := gqltest.Post(t, srv.URL, e.token, `{ projects { nodes { id controls { nodes { id } } } } }`, nil)
 	require.NotEmpty(t, resp.Errors)
 	require.Equal(t, "INTERNAL_SERVER_ERROR", resp.Errors[0].Code())
 	require.Equal(t, "internal error", resp.Errors[0].Message, "no internals leak")
 	require.Contains(t, logs.String(), "loader middleware did not run")
 	require.Equal(t, int64(1), e.counter.Count(), "only the projects query ran: %q", e.counter.Queries())
+}
+
+// TestConnectionsPageThroughEveryParentInOneQuery pages through the controls
+// of many projects at once: every page of every project is one SQL query, the
+// cursors walk the whole list, and bad arguments are BAD_USER_INPUT.
+func TestConnectionsPageThroughEveryParentInOneQuery(t *testing.T) {
+	e := start(t, false)
+	addProjects(t, e, 30, []string{demo.DemoUser.ID})
+	type page struct {
+		Projects conn[struct {
+			ID       string        `json:"id"`
+			Controls conn[control] `json:"controls"`
+		}] `json:"projects"`
+	}
+	const q = `query($after: String) { projects(first: 100) { totalCount nodes { id controls(first: 2, after: $after) {
+		totalCount pageInfo { hasNextPage endCursor } nodes { code } } } } }`
+
+	// The seeded project has five controls: pages of 2, 2 and 1.
+	var codes []string
+	var after any
+	for range 3 {
+		e.counter.Reset()
+		var out page
+		gqltest.Post(t, e.url, e.token, q, map[string]any{"after": after}).Decode(t, &out)
+		require.Equal(t, int64(2), e.counter.Count(), "projects, then the controls of all 31 projects: %q", e.counter.Queries())
+		require.Equal(t, 31, out.Projects.TotalCount)
+		require.Len(t, out.Projects.Nodes, 31)
+		for _, p := range out.Projects.Nodes {
+			if p.ID != demo.ProjectID {
+				require.Equal(t, 2, p.Controls.TotalCount)
+				continue
+			}
+			require.Equal(t, 5, p.Controls.TotalCount)
+			for _, c := range p.Controls.Nodes {
+				codes = append(codes, c.Code)
+			}
+			require.Equal(t, len(codes) < 5, p.Controls.PageInfo.HasNextPage)
+			require.NotNil(t, p.Controls.PageInfo.EndCursor)
+			after = *p.Controls.PageInfo.EndCursor
+		}
+	}
+	require.Equal(t, []string{"CC6.1", "CC6.2", "CC6.3", "CC7.2", "CC8.1"}, codes)
+
+	// Past the end: an empty page that still knows the total.
+	var out page
+	gqltest.Post(t, e.url, e.token, q, map[string]any{"after": after}).Decode(t, &out)
+	for _, p := range out.Projects.Nodes {
+		if p.ID == demo.ProjectID {
+			require.Empty(t, p.Controls.Nodes)
+			require.Equal(t, 5, p.Controls.TotalCount)
+			require.False(t, p.Controls.PageInfo.HasNextPage)
+			require.Nil(t, p.Controls.PageInfo.EndCursor)
+		}
+	}
+
+	// Default and maximum page sizes; bad cursors.
+	var def struct{ Projects conn[project] }
+	gqltest.Post(t, e.url, e.token, `{ projects { totalCount pageInfo { hasNextPage } nodes { id } } }`, nil).Decode(t, &def)
+	require.Len(t, def.Projects.Nodes, kit.DefaultFirst)
+	require.True(t, def.Projects.PageInfo.HasNextPage)
+	for _, bad := range []string{`{ projects(first: 101) { totalCount } }`, `{ projects(first: -1) { totalCount } }`,
+		`{ projects(after: "bm9wZQ") { totalCount } }`, `{ projects(after: "` + strings.Repeat("x", 100) + `") { totalCount } }`} {
+		r := gqltest.Post(t, e.url, e.token, bad, nil)
+		require.Equal(t, []string{"BAD_USER_INPUT"}, r.Codes(), bad)
+	}
 }

@@ -142,13 +142,15 @@ func TestSignUpLoginRefreshLogout(t *testing.T) {
 
 	// The other organization's data stays invisible: users is scoped.
 	var us struct {
-		Users []struct {
-			Email string `json:"email"`
+		Users struct {
+			Nodes []struct {
+				Email string `json:"email"`
+			} `json:"nodes"`
 		} `json:"users"`
 	}
-	gqltest.Post(t, e.url, su.SignUp.AccessToken, `{ users { email } }`, nil).Decode(t, &us)
-	require.Len(t, us.Users, 1)
-	require.Equal(t, []string{"UNAUTHENTICATED"}, gqltest.Post(t, e.url, "", `{ users { email } }`, nil).Codes())
+	gqltest.Post(t, e.url, su.SignUp.AccessToken, `{ users { nodes { email } } }`, nil).Decode(t, &us)
+	require.Len(t, us.Users.Nodes, 1)
+	require.Equal(t, []string{"UNAUTHENTICATED"}, gqltest.Post(t, e.url, "", `{ users { nodes { email } } }`, nil).Codes())
 }
 
 func TestSignUpValidation(t *testing.T) {
@@ -218,12 +220,14 @@ func TestSeedIsIdempotent(t *testing.T) {
 	require.Equal(t, "Acme Corp", li.Login.User.Organization.Name)
 	require.Equal(t, "acme", li.Login.User.Organization.Slug)
 	var us struct {
-		Users []struct {
-			Email string `json:"email"`
+		Users struct {
+			Nodes []struct {
+				Email string `json:"email"`
+			} `json:"nodes"`
 		} `json:"users"`
 	}
-	gqltest.Post(t, e.url, li.Login.AccessToken, `{ users { email } }`, nil).Decode(t, &us)
-	require.Len(t, us.Users, 3)
+	gqltest.Post(t, e.url, li.Login.AccessToken, `{ users { nodes { email } } }`, nil).Decode(t, &us)
+	require.Len(t, us.Users.Nodes, 3)
 }
 
 // addUsers inserts n users into organization orgID and returns their ids.
@@ -301,20 +305,26 @@ func TestUserOrganizationAndMembersAreBatched(t *testing.T) {
 
 	e.counter.Reset()
 	var out struct {
-		Users []struct {
-			Organization struct {
-				Slug    string `json:"slug"`
-				Members []struct {
-					ID string `json:"id"`
-				} `json:"members"`
-			} `json:"organization"`
+		Users struct {
+			Nodes []struct {
+				Organization struct {
+					Slug    string `json:"slug"`
+					Members struct {
+						TotalCount int `json:"totalCount"`
+						Nodes      []struct {
+							ID string `json:"id"`
+						} `json:"nodes"`
+					} `json:"members"`
+				} `json:"organization"`
+			} `json:"nodes"`
 		} `json:"users"`
 	}
-	gqltest.Post(t, e.url, token, `{ users { organization { slug members { id } } } }`, nil).Decode(t, &out)
-	require.Len(t, out.Users, 43)
-	for _, u := range out.Users {
+	gqltest.Post(t, e.url, token, `{ users(first: 100) { nodes { organization { slug members(first: 100) { totalCount nodes { id } } } } } }`, nil).Decode(t, &out)
+	require.Len(t, out.Users.Nodes, 43)
+	for _, u := range out.Users.Nodes {
 		require.Equal(t, "acme", u.Organization.Slug)
-		require.Len(t, u.Organization.Members, 43)
+		require.Len(t, u.Organization.Members.Nodes, 43)
+		require.Equal(t, 43, u.Organization.Members.TotalCount)
 	}
 	// users + organizations + members: three queries for 43 users, not 1 + 43 + 43.
 	require.Equal(t, int64(3), e.counter.Count(), "queries: %q", e.counter.Queries())

@@ -115,3 +115,35 @@ func TestFindManyNeedsClaimsAndKeepsOrder(t *testing.T) {
 	_, err = kit.FindMany(withClaims(context.Background()), reps, func(r *rep) string { return r.ID }, short)
 	require.ErrorContains(t, err, "2 representations")
 }
+
+func TestPageArgsAndConnections(t *testing.T) {
+	p, err := kit.PageArgs(nil, nil)
+	require.NoError(t, err)
+	require.Equal(t, kit.Page{Limit: kit.DefaultFirst}, p)
+
+	three := 3
+	c := kit.NewConnection(kit.Page{Limit: 3}, []*int{new(int), new(int), new(int)}, 7)
+	require.Equal(t, 7, c.TotalCount)
+	require.True(t, c.PageInfo.HasNextPage)
+	require.Equal(t, c.Edges[2].Cursor, *c.PageInfo.EndCursor)
+	next, err := kit.PageArgs(&three, c.PageInfo.EndCursor)
+	require.NoError(t, err)
+	require.Equal(t, kit.Page{Offset: 3, Limit: 3}, next)
+
+	last := kit.NewConnection(kit.Page{Offset: 6, Limit: 3}, []*int{new(int)}, 7)
+	require.False(t, last.PageInfo.HasNextPage)
+	empty := kit.NewConnection(kit.Page{Offset: 9, Limit: 3}, []*int{}, 7)
+	require.Nil(t, empty.PageInfo.EndCursor)
+	require.Empty(t, empty.Edges)
+
+	tooMany, negative, bogus := kit.MaxFirst+1, -1, "not-a-cursor"
+	for _, args := range []struct {
+		first *int
+		after *string
+	}{{&tooMany, nil}, {&negative, nil}, {nil, &bogus}} {
+		_, err := kit.PageArgs(args.first, args.after)
+		var ke *kit.Error
+		require.ErrorAs(t, err, &ke)
+		require.Equal(t, kit.CodeBadUserInput, ke.Code)
+	}
+}

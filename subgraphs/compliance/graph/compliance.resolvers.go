@@ -15,12 +15,12 @@ import (
 )
 
 // Evidence is the resolver for the evidence field.
-func (r *controlResolver) Evidence(ctx context.Context, obj *model.Control) ([]*model.Evidence, error) {
+func (r *controlResolver) Evidence(ctx context.Context, obj *model.Control, first *int, after *string) (*kit.Connection[model.Evidence], error) {
 	l, err := r.Loaders.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return l.EvidenceByControlID.Load(ctx, obj.ID)()
+	return kit.LoadPage(ctx, l.EvidenceByControlID, obj.ID, first, after)
 }
 
 // Control is the resolver for the control field.
@@ -68,21 +68,25 @@ func (r *projectResolver) Owner(ctx context.Context, obj *model.Project) (*model
 }
 
 // Controls is the resolver for the controls field.
-func (r *projectResolver) Controls(ctx context.Context, obj *model.Project) ([]*model.Control, error) {
+func (r *projectResolver) Controls(ctx context.Context, obj *model.Project, first *int, after *string) (*kit.Connection[model.Control], error) {
 	l, err := r.Loaders.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return l.ControlsByProjectID.Load(ctx, obj.ID)()
+	return kit.LoadPage(ctx, l.ControlsByProjectID, obj.ID, first, after)
 }
 
 // Projects is the resolver for the projects field.
-func (r *queryResolver) Projects(ctx context.Context) ([]*model.Project, error) {
+func (r *queryResolver) Projects(ctx context.Context, first *int, after *string) (*kit.Connection[model.Project], error) {
 	c, err := kit.Claims(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.Store.ProjectsInOrg(ctx, c.OrgID)
+	p, err := kit.PageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.ProjectsInOrg(ctx, c.OrgID, p)
 }
 
 // Project is the resolver for the project field.
@@ -104,12 +108,12 @@ func (r *queryResolver) Project(ctx context.Context, id string) (*model.Project,
 }
 
 // Projects is the resolver for the projects field.
-func (r *userResolver) Projects(ctx context.Context, obj *model.User) ([]*model.Project, error) {
+func (r *userResolver) Projects(ctx context.Context, obj *model.User, first *int, after *string) (*kit.Connection[model.Project], error) {
 	l, err := r.Loaders.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return l.ProjectsByOwnerID.Load(ctx, obj.ID)()
+	return kit.LoadPage(ctx, l.ProjectsByOwnerID, obj.ID, first, after)
 }
 
 // Control returns generated.ControlResolver implementation.

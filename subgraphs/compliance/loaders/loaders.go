@@ -14,14 +14,14 @@ import (
 
 // Loaders are the dataloaders of one request, all scoped to one organization.
 type Loaders struct {
-	// ControlsByProjectID loads Project.controls.
-	ControlsByProjectID *dataloader.Loader[string, []*model.Control]
-	// EvidenceByControlID loads Control.evidence.
-	EvidenceByControlID *dataloader.Loader[string, []*model.Evidence]
+	// ControlsByProjectID loads pages of Project.controls.
+	ControlsByProjectID *dataloader.Loader[kit.PageKey, *model.ControlConnection]
+	// EvidenceByControlID loads pages of Control.evidence.
+	EvidenceByControlID *dataloader.Loader[kit.PageKey, *model.EvidenceConnection]
 	// ControlByID loads Evidence.control.
 	ControlByID *dataloader.Loader[string, *model.Control]
-	// ProjectsByOwnerID loads User.projects.
-	ProjectsByOwnerID *dataloader.Loader[string, []*model.Project]
+	// ProjectsByOwnerID loads pages of User.projects.
+	ProjectsByOwnerID *dataloader.Loader[kit.PageKey, *model.ProjectConnection]
 }
 
 // New returns compliance's per-request loaders reading from st.

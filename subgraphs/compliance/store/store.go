@@ -47,95 +47,83 @@ const (
 	evidenceCols = "id::text, org_id::text, control_id::text, title, description, url, submitted_by::text, created_at"
 )
 
-func scanProject(row pgx.CollectableRow) (*model.Project, error) {
-	var p model.Project
-	err := row.Scan(&p.ID, &p.OrgID, &p.Name, &p.Description, &p.OwnerID, &p.CreatedAt)
-	return &p, err
+func projectFields(p *model.Project) []any {
+	return []any{&p.ID, &p.OrgID, &p.Name, &p.Description, &p.OwnerID, &p.CreatedAt}
 }
 
-func scanControl(row pgx.CollectableRow) (*model.Control, error) {
-	var c model.Control
-	var status string
-	err := row.Scan(&c.ID, &c.OrgID, &c.ProjectID, &c.Code, &c.Title, &c.Description, &c.Framework, &status)
-	c.Status = model.ControlStatus(status)
-	return &c, err
+func controlFields(c *model.Control) []any {
+	return []any{&c.ID, &c.OrgID, &c.ProjectID, &c.Code, &c.Title, &c.Description, &c.Framework, &c.Status}
 }
 
-func scanEvidence(row pgx.CollectableRow) (*model.Evidence, error) {
-	var e model.Evidence
-	err := row.Scan(&e.ID, &e.OrgID, &e.ControlID, &e.Title, &e.Description, &e.URL, &e.SubmittedByID, &e.CreatedAt)
-	return &e, err
+func evidenceFields(e *model.Evidence) []any {
+	return []any{&e.ID, &e.OrgID, &e.ControlID, &e.Title, &e.Description, &e.URL, &e.SubmittedByID, &e.CreatedAt}
 }
 
-func query[T any](ctx context.Context, s *Store, scan pgx.RowToFunc[*T], sql string, args ...any) ([]*T, error) {
-	rows, err := s.Pool().Query(ctx, sql, args...)
+// byIDs returns the rows of table with the given ids in orgID, in key order,
+// nil where there is none. One query.
+func byIDs[T any](ctx context.Context, s *Store, cols, table string, fields func(*T) []any, id func(*T) string, orgID string, ids []string) ([]*T, error) {
+	rows, err := s.Pool().Query(ctx, "SELECT "+cols+" FROM "+table+" WHERE id = ANY($1::uuid[]) AND org_id = $2::uuid", kit.UUIDs(ids), orgID)
 	if err != nil {
-		return nil, fmt.Errorf("query: %w", err)
+		return nil, fmt.Errorf("query %s: %w", table, err)
 	}
-	out, err := pgx.CollectRows(rows, scan)
+	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*T, error) {
+		t := new(T)
+		return t, row.Scan(fields(t)...)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("query: %w", err)
+		return nil, fmt.Errorf("query %s: %w", table, err)
 	}
-	return out, nil
+	return kit.Order(ids, items, id), nil
 }
 
 // ProjectsByIDs returns projects of orgID in key order, nil where there is none. One query.
 func (s *Store) ProjectsByIDs(ctx context.Context, orgID string, ids []string) ([]*model.Project, error) {
-	ps, err := query(ctx, s, scanProject, "SELECT "+projectCols+" FROM projects WHERE id = ANY($1::uuid[]) AND org_id = $2::uuid", kit.UUIDs(ids), orgID)
-	if err != nil {
-		return nil, err
-	}
-	return kit.Order(ids, ps, func(p *model.Project) string { return p.ID }), nil
+	return byIDs(ctx, s, projectCols, "projects", projectFields, func(p *model.Project) string { return p.ID }, orgID, ids)
 }
 
 // ControlsByIDs returns controls of orgID in key order, nil where there is none. One query.
 func (s *Store) ControlsByIDs(ctx context.Context, orgID string, ids []string) ([]*model.Control, error) {
-	cs, err := query(ctx, s, scanControl, "SELECT "+controlCols+" FROM controls WHERE id = ANY($1::uuid[]) AND org_id = $2::uuid", kit.UUIDs(ids), orgID)
-	if err != nil {
-		return nil, err
-	}
-	return kit.Order(ids, cs, func(c *model.Control) string { return c.ID }), nil
+	return byIDs(ctx, s, controlCols, "controls", controlFields, func(c *model.Control) string { return c.ID }, orgID, ids)
 }
 
 // EvidenceByIDs returns evidence of orgID in key order, nil where there is none. One query.
 func (s *Store) EvidenceByIDs(ctx context.Context, orgID string, ids []string) ([]*model.Evidence, error) {
-	es, err := query(ctx, s, scanEvidence, "SELECT "+evidenceCols+" FROM evidence WHERE id = ANY($1::uuid[]) AND org_id = $2::uuid", kit.UUIDs(ids), orgID)
+	return byIDs(ctx, s, evidenceCols, "evidence", evidenceFields, func(e *model.Evidence) string { return e.ID }, orgID, ids)
+}
+
+// The lists, each scoped by organization ($2).
+var (
+	projectsOfOrg     = kit.PageQuery{Select: projectCols, From: "projects", Key: "org_id", Where: "org_id = $2::uuid", Order: "created_at DESC, id"}
+	projectsOfOwner   = kit.PageQuery{Select: projectCols, From: "projects", Key: "owner_id", Where: "org_id = $2::uuid", Order: "created_at DESC, id"}
+	controlsOfProject = kit.PageQuery{Select: controlCols, From: "controls", Key: "project_id", Where: "org_id = $2::uuid", Order: "framework, code, id"}
+	evidenceOfControl = kit.PageQuery{Select: evidenceCols, From: "evidence", Key: "control_id", Where: "org_id = $2::uuid", Order: "created_at, id"}
+)
+
+// ProjectsInOrg returns page p of orgID's projects, newest first. One query.
+func (s *Store) ProjectsInOrg(ctx context.Context, orgID string, p kit.Page) (*model.ProjectConnection, error) {
+	cs, err := kit.Pages(ctx, s.Pool(), projectsOfOrg, []kit.PageKey{{ID: orgID, Page: p}}, projectFields, orgID)
 	if err != nil {
 		return nil, err
 	}
-	return kit.Order(ids, es, func(e *model.Evidence) string { return e.ID }), nil
+	return cs[0], nil
 }
 
-// ProjectsInOrg returns the projects of orgID, newest first.
-func (s *Store) ProjectsInOrg(ctx context.Context, orgID string) ([]*model.Project, error) {
-	return query(ctx, s, scanProject, "SELECT "+projectCols+" FROM projects WHERE org_id = $1::uuid ORDER BY created_at DESC, id", orgID)
+// ProjectsByOwnerIDs returns, per key, a page of the projects of orgID its
+// owner owns (newest first). One query.
+func (s *Store) ProjectsByOwnerIDs(ctx context.Context, orgID string, keys []kit.PageKey) ([]*model.ProjectConnection, error) {
+	return kit.Pages(ctx, s.Pool(), projectsOfOwner, keys, projectFields, orgID)
 }
 
-// ProjectsByOwnerIDs returns, per owner, the projects of orgID they own (newest first). One query.
-func (s *Store) ProjectsByOwnerIDs(ctx context.Context, orgID string, ownerIDs []string) ([][]*model.Project, error) {
-	ps, err := query(ctx, s, scanProject, "SELECT "+projectCols+" FROM projects WHERE owner_id = ANY($1::uuid[]) AND org_id = $2::uuid ORDER BY created_at DESC, id", kit.UUIDs(ownerIDs), orgID)
-	if err != nil {
-		return nil, err
-	}
-	return kit.Group(ownerIDs, ps, func(p *model.Project) string { return p.OwnerID }), nil
+// ControlsByProjectIDs returns, per key, a page of its project's controls
+// ordered by framework and code. One query.
+func (s *Store) ControlsByProjectIDs(ctx context.Context, orgID string, keys []kit.PageKey) ([]*model.ControlConnection, error) {
+	return kit.Pages(ctx, s.Pool(), controlsOfProject, keys, controlFields, orgID)
 }
 
-// ControlsByProjectIDs returns, per project, its controls ordered by framework and code. One query.
-func (s *Store) ControlsByProjectIDs(ctx context.Context, orgID string, projectIDs []string) ([][]*model.Control, error) {
-	cs, err := query(ctx, s, scanControl, "SELECT "+controlCols+" FROM controls WHERE project_id = ANY($1::uuid[]) AND org_id = $2::uuid ORDER BY framework, code, id", kit.UUIDs(projectIDs), orgID)
-	if err != nil {
-		return nil, err
-	}
-	return kit.Group(projectIDs, cs, func(c *model.Control) string { return c.ProjectID }), nil
-}
-
-// EvidenceByControlIDs returns, per control, its evidence oldest first. One query.
-func (s *Store) EvidenceByControlIDs(ctx context.Context, orgID string, controlIDs []string) ([][]*model.Evidence, error) {
-	es, err := query(ctx, s, scanEvidence, "SELECT "+evidenceCols+" FROM evidence WHERE control_id = ANY($1::uuid[]) AND org_id = $2::uuid ORDER BY created_at, id", kit.UUIDs(controlIDs), orgID)
-	if err != nil {
-		return nil, err
-	}
-	return kit.Group(controlIDs, es, func(e *model.Evidence) string { return e.ControlID }), nil
+// EvidenceByControlIDs returns, per key, a page of its control's evidence,
+// oldest first. One query.
+func (s *Store) EvidenceByControlIDs(ctx context.Context, orgID string, keys []kit.PageKey) ([]*model.EvidenceConnection, error) {
+	return kit.Pages(ctx, s.Pool(), evidenceOfControl, keys, evidenceFields, orgID)
 }
 
 // CreateProject inserts p (ID, OrgID, Name, Description, OwnerID set) and fills CreatedAt.

@@ -44,12 +44,12 @@ func (r *mutationResolver) Logout(ctx context.Context, refreshToken string) (boo
 }
 
 // Members is the resolver for the members field.
-func (r *organizationResolver) Members(ctx context.Context, obj *model.Organization) ([]*model.User, error) {
+func (r *organizationResolver) Members(ctx context.Context, obj *model.Organization, first *int, after *string) (*kit.Connection[model.User], error) {
 	l, err := r.Loaders.For(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
-	return l.MembersByOrgID.Load(ctx, obj.ID)()
+	return kit.LoadPage(ctx, l.MembersByOrgID, obj.ID, first, after)
 }
 
 // Me is the resolver for the me field.
@@ -84,12 +84,16 @@ func (r *queryResolver) User(ctx context.Context, id string) (*model.User, error
 }
 
 // Users is the resolver for the users field.
-func (r *queryResolver) Users(ctx context.Context) ([]*model.User, error) {
+func (r *queryResolver) Users(ctx context.Context, first *int, after *string) (*kit.Connection[model.User], error) {
 	c, err := kit.Claims(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.Store.UsersInOrg(ctx, c.OrgID)
+	p, err := kit.PageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.UsersInOrg(ctx, c.OrgID, p)
 }
 
 // Organization is the resolver for the organization field.

@@ -15,8 +15,8 @@ import (
 type Loaders struct {
 	// OrganizationByID loads organizations (User.organization).
 	OrganizationByID *dataloader.Loader[string, *model.Organization]
-	// MembersByOrgID loads the users of organizations (Organization.members).
-	MembersByOrgID *dataloader.Loader[string, []*model.User]
+	// MembersByOrgID loads pages of the users of organizations (Organization.members).
+	MembersByOrgID *dataloader.Loader[kit.PageKey, *model.UserConnection]
 }
 
 // New returns identity's per-request loaders reading from st.

@@ -85,24 +85,26 @@ func (s *Store) UsersByIDs(ctx context.Context, orgID string, ids []string) ([]*
 	return kit.Order(ids, us, func(u *model.User) string { return u.ID }), nil
 }
 
-// UsersByOrgIDs returns the members of each organization, in key order; only
-// orgID's members are visible (other keys get none). One query.
-func (s *Store) UsersByOrgIDs(ctx context.Context, orgID string, orgIDs []string) ([][]*model.User, error) {
-	us, err := s.users(ctx, "SELECT "+userCols+" FROM users WHERE org_id = ANY($1::uuid[]) AND org_id = $2::uuid ORDER BY created_at, email",
-		kit.UUIDs(orgIDs), orgID)
-	if err != nil {
-		return nil, err
-	}
-	return kit.Group(orgIDs, us, func(u *model.User) string { return u.OrganizationID }), nil
+// membersOf lists an organization's users, oldest first, scoped by the caller's organization ($2).
+var membersOf = kit.PageQuery{Select: userCols, From: "users", Key: "org_id", Where: "org_id = $2::uuid", Order: "created_at, email, id"}
+
+func userFields(u *model.User) []any {
+	return []any{&u.ID, &u.OrganizationID, &u.Email, &u.Name, &u.Role, &u.CreatedAt}
 }
 
-// UsersInOrg returns the members of one organization.
-func (s *Store) UsersInOrg(ctx context.Context, orgID string) ([]*model.User, error) {
-	g, err := s.UsersByOrgIDs(ctx, orgID, []string{orgID})
+// UsersByOrgIDs returns, per key, a page of its organization's members (oldest
+// first); only orgID's members are visible (other keys get none). One query.
+func (s *Store) UsersByOrgIDs(ctx context.Context, orgID string, keys []kit.PageKey) ([]*model.UserConnection, error) {
+	return kit.Pages(ctx, s.Pool(), membersOf, keys, userFields, orgID)
+}
+
+// UsersInOrg returns page p of the members of orgID. One query.
+func (s *Store) UsersInOrg(ctx context.Context, orgID string, p kit.Page) (*model.UserConnection, error) {
+	cs, err := s.UsersByOrgIDs(ctx, orgID, []kit.PageKey{{ID: orgID, Page: p}})
 	if err != nil {
 		return nil, err
 	}
-	return g[0], nil
+	return cs[0], nil
 }
 
 // UserByID returns a user of organization orgID, or ErrNotFound.

@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"time"
+
+	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
 // Project is a compliance effort of one organization.
@@ -52,6 +54,16 @@ type Evidence struct {
 
 // IsEntity marks Evidence as a federation entity.
 func (Evidence) IsEntity() {}
+
+// Connections (Relay) of compliance's lists.
+type (
+	ProjectConnection  = kit.Connection[Project]
+	ProjectEdge        = kit.Edge[Project]
+	ControlConnection  = kit.Connection[Control]
+	ControlEdge        = kit.Edge[Control]
+	EvidenceConnection = kit.Connection[Evidence]
+	EvidenceEdge       = kit.Edge[Evidence]
+)
 
 // User is identity's entity, known here by id only; compliance adds projects.
 type User struct {

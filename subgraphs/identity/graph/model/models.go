@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"time"
+
+	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
 // User is a person who signs in. Organization is resolved from OrganizationID.
@@ -32,6 +34,12 @@ type Organization struct {
 
 // IsEntity marks Organization as a federation entity.
 func (Organization) IsEntity() {}
+
+// Connections (Relay) of identity's lists.
+type (
+	UserConnection = kit.Connection[User]
+	UserEdge       = kit.Edge[User]
+)
 
 // Role is a member's role in their organization.
 type Role string

@@ -22,6 +22,7 @@ import (
 	"github.com/studio-platform/studio/router/config"
 	"github.com/studio-platform/studio/router/execute"
 	"github.com/studio-platform/studio/router/gateway"
+	"github.com/studio-platform/studio/router/limits"
 	"github.com/studio-platform/studio/router/server"
 	"github.com/studio-platform/studio/router/supergraph"
 )
@@ -65,6 +66,12 @@ type Config struct {
 	// Edge is the public edge: Redis, rate limits, CSRF, CORS, security
 	// headers, APQ and persisted queries. Its zero value turns all of it off.
 	Edge config.Edge
+	// Limits bound each operation before validation and planning (nil:
+	// limits.Defaults()).
+	Limits *limits.Limits
+	// PlanningBudget is the most planning steps per operation (0:
+	// plan.DefaultMaxSteps).
+	PlanningBudget int
 }
 
 // ConfigFrom maps a configuration file (router/config) onto a Config.
@@ -84,7 +91,18 @@ func ConfigFrom(c *config.Config) Config {
 		DisableIntrospection:    !config.On(c.Features.Introspection),
 		DisableGraphiQL:         !config.On(c.Features.GraphiQL),
 		Edge:                    c.Edge,
+		Limits:                  ptrTo(c.Limits.Resolve()),
+		PlanningBudget:          derefOr(c.Limits.PlanningBudget, 0),
 	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+func derefOr[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
 }
 
 // Validate reports every problem at once.
@@ -181,10 +199,14 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 	if decider == nil {
 		decider = authz.DenyAll{}
 	}
-	gw := gateway.New(sg, gateway.WithLogger(o.log), gateway.WithExecutorOptions(execOpts...),
+	gwOpts := []gateway.Option{gateway.WithLogger(o.log), gateway.WithExecutorOptions(execOpts...),
 		gateway.WithAuthorization(authz.WithPolicyDecider(decider)),
 		gateway.WithMaxConcurrentExecutions(cfg.MaxConcurrentExecutions), gateway.WithRequestDeduplication(cfg.DedupRequests),
-		gateway.WithOverrideLabels(cfg.OverrideLabels...), gateway.WithIntrospection(!cfg.DisableIntrospection))
+		gateway.WithOverrideLabels(cfg.OverrideLabels...), gateway.WithPlanningBudget(cfg.PlanningBudget), gateway.WithIntrospection(!cfg.DisableIntrospection)}
+	if cfg.Limits != nil {
+		gwOpts = append(gwOpts, gateway.WithLimits(*cfg.Limits))
+	}
+	gw := gateway.New(sg, gwOpts...)
 
 	verifier := o.verifier
 	if verifier == nil && cfg.JWKSURL != "" {

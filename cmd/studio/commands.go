@@ -20,6 +20,8 @@ import (
 	"github.com/studio-platform/studio/router"
 	"github.com/studio-platform/studio/router/compose"
 	"github.com/studio-platform/studio/router/config"
+	"github.com/studio-platform/studio/router/limits"
+	"github.com/studio-platform/studio/router/plan"
 	"github.com/studio-platform/studio/subgraphs/compliance"
 	"github.com/studio-platform/studio/subgraphs/demo"
 	"github.com/studio-platform/studio/subgraphs/identity"
@@ -44,6 +46,17 @@ func runRouter(ctx context.Context, args []string) error {
 	queryPlans := fs.Bool("query-plans", false, "honour X-Studio-Query-Plan (default: on in dev, off in public)")
 	labels := fs.String("override-labels", "", "comma-separated progressive-override labels to switch on")
 	policyURL := fs.String("policy-url", os.Getenv("POLICY_URL"), "GraphQL URL asked for @policy decisions (empty: every @policy is denied)")
+	lim := limits.Defaults()
+	maxTokens := fs.Int("max-tokens", lim.MaxTokens, "most lexical tokens in a document (0: no limit)")
+	maxDepth := fs.Int("max-depth", lim.MaxDepth, "deepest field nesting of an operation (0: no limit)")
+	maxAliases := fs.Int("max-aliases", lim.MaxAliases, "most aliases in an operation, fragments expanded (0: no limit)")
+	maxRootFields := fs.Int("max-root-fields", lim.MaxRootFields, "most root fields in an operation, fragments expanded (0: no limit)")
+	maxFields := fs.Int("max-fields", lim.MaxFields, "most fields in an operation, fragments expanded (0: no limit)")
+	maxDirectives := fs.Int("max-directives", lim.MaxDirectives, "most directives on one field, fragment or operation (0: no limit)")
+	maxWidth := fs.Int("max-selection-width", lim.MaxWidth, "most selections written in one selection set (0: no limit)")
+	maxCost := fs.Float64("max-cost", lim.MaxCost, "highest estimated cost (@cost/@listSize demand control) of an operation (0: no limit)")
+	listSize := fs.Int("default-list-size", lim.DefaultListSize, "list size the cost estimate assumes without @listSize")
+	planBudget := fs.Int("planning-budget", plan.DefaultMaxSteps, "most planning steps for one operation")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -74,6 +87,16 @@ func runRouter(ctx context.Context, args []string) error {
 		"graphiql":                func() { c.Features.GraphiQL = graphiql },
 		"query-plans":             func() { c.Features.QueryPlans = queryPlans },
 		"override-labels":         func() { c.Execution.OverrideLabels = splitList(*labels) },
+		"max-tokens":              func() { c.Limits.MaxTokens = maxTokens },
+		"max-depth":               func() { c.Limits.MaxDepth = maxDepth },
+		"max-aliases":             func() { c.Limits.MaxAliases = maxAliases },
+		"max-root-fields":         func() { c.Limits.MaxRootFields = maxRootFields },
+		"max-fields":              func() { c.Limits.MaxFields = maxFields },
+		"max-directives":          func() { c.Limits.MaxDirectives = maxDirectives },
+		"max-selection-width":     func() { c.Limits.MaxSelectionWidth = maxWidth },
+		"max-cost":                func() { c.Limits.MaxCost = maxCost },
+		"default-list-size":       func() { c.Limits.DefaultListSize = listSize },
+		"planning-budget":         func() { c.Limits.PlanningBudget = planBudget },
 	} {
 		if set[name] {
 			apply()

@@ -41,6 +41,7 @@ type Config struct {
 
 	Features  Features  `yaml:"features"`
 	Execution Execution `yaml:"execution"`
+	Limits    Limits    `yaml:"limits"`
 
 	// Edge is the router's public edge: Redis, rate limits, browser safety,
 	// persisted queries. Its sections sit at the top level of the file.
@@ -137,6 +138,7 @@ func (c *Config) Validate() error {
 		add("execution.max_body_bytes: must not be negative")
 	}
 	errs = append(errs, c.Edge.validate()...)
+	errs = append(errs, c.Limits.validate()...)
 	return errors.Join(errs...)
 }
 

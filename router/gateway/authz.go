@@ -26,7 +26,7 @@ func (g *Gateway) authorize(ctx context.Context, planKey string, in plan.Input, 
 			return authz.Decision{}, nil, err
 		}
 		guards = g.authz.Analyze(sel)
-		g.guards.put(planKey, guards)
+		g.guards.put(planKey, guards, 1024) // a few fields per guarded element
 	}
 	if guards.Len() == 0 {
 		return authz.Decision{}, guards, nil

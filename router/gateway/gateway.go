@@ -16,9 +16,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/formatter"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
 	"github.com/vektah/gqlparser/v2/validator"
@@ -27,6 +27,7 @@ import (
 	"github.com/studio-platform/studio/router/authz"
 	"github.com/studio-platform/studio/router/execute"
 	"github.com/studio-platform/studio/router/introspect"
+	"github.com/studio-platform/studio/router/limits"
 	"github.com/studio-platform/studio/router/plan"
 	"github.com/studio-platform/studio/router/supergraph"
 )
@@ -66,6 +67,12 @@ type Gateway struct {
 	authz     *authz.Authorizer
 	authzOpts []authz.Option
 	guards    *cache[*authz.Guards]
+	// limits bound each operation before validation and planning (WithLimits);
+	// cost estimates operations from the supergraph's @cost and @listSize.
+	limits limits.Limits
+	cost   *limits.Model
+	// planSteps is the planning budget (WithPlanningBudget).
+	planSteps int
 }
 
 type parsedDoc struct {
@@ -76,6 +83,11 @@ type parsedDoc struct {
 	// variables its @skip/@include depend on (both computed once per document).
 	key   string
 	conds map[string][]string
+	// shapes are, per operation name, the hash of the operation and the
+	// fragments it uses as printed in canonical form: the plan cache key, the
+	// same whatever the spacing, comments, other operations or fragment order.
+	shapes map[string]string
+	size   int64
 }
 
 // Option configures a Gateway.
@@ -122,10 +134,26 @@ func DefaultMaxConcurrentExecutions() int { return 16 * runtime.GOMAXPROCS(0) }
 // Off by default.
 func WithRequestDeduplication(on bool) Option { return func(g *Gateway) { g.dedup = on } }
 
-// WithCacheSize bounds the document and plan caches (entries each).
+// WithCacheSize bounds the document and plan caches (entries each; and
+// DefaultCacheBytes each of estimated memory).
 func WithCacheSize(n int) Option {
-	return func(g *Gateway) { g.docs = newCache[*parsedDoc](n); g.plans = newCache[*plan.Plan](n) }
+	return func(g *Gateway) {
+		g.docs = newCache[*parsedDoc](n, DefaultCacheBytes)
+		g.plans = newCache[*plan.Plan](n, DefaultCacheBytes)
+	}
 }
+
+// DefaultCacheBytes bounds the estimated memory of the document cache, and of
+// the plan cache (each entry is counted as 16 bytes per byte of its query).
+const DefaultCacheBytes = 64 << 20
+
+// WithLimits sets the operation limits (limits.Defaults() unless set; a zero
+// field turns that limit off).
+func WithLimits(l limits.Limits) Option { return func(g *Gateway) { g.limits = l } }
+
+// WithPlanningBudget sets the planning budget in steps (plan.DefaultMaxSteps
+// when zero, none when negative).
+func WithPlanningBudget(steps int) Option { return func(g *Gateway) { g.planSteps = steps } }
 
 // New returns a Gateway for a supergraph.
 func New(sg *supergraph.Supergraph, opts ...Option) *Gateway {
@@ -133,8 +161,9 @@ func New(sg *supergraph.Supergraph, opts ...Option) *Gateway {
 		sg:      sg,
 		log:     slog.Default(),
 		forward: defaultForwardHeaders,
-		docs:    newCache[*parsedDoc](4096),
-		plans:   newCache[*plan.Plan](4096),
+		docs:    newCache[*parsedDoc](4096, DefaultCacheBytes),
+		plans:   newCache[*plan.Plan](4096, DefaultCacheBytes),
+		limits:  limits.Defaults(),
 		labels:  sg.OverrideLabels(),
 		enabled: map[string]bool{},
 	}
@@ -145,7 +174,8 @@ func New(sg *supergraph.Supergraph, opts ...Option) *Gateway {
 		g.slots = make(chan struct{}, DefaultMaxConcurrentExecutions())
 	}
 	g.authz = authz.New(sg, append([]authz.Option{authz.WithLogger(g.log)}, g.authzOpts...)...)
-	g.guards = newCache[*authz.Guards](4096)
+	g.guards = newCache[*authz.Guards](4096, DefaultCacheBytes)
+	g.cost = limits.NewModel(sg, g.limits.DefaultListSize)
 	intro := introspect.New(sg.API)
 	g.exec = execute.New(sg, append([]execute.Option{execute.WithLocalResolver(intro.Resolve)}, g.execOpts...)...)
 	return g
@@ -181,8 +211,16 @@ func (g *Gateway) Do(ctx context.Context, req Request) *Response {
 	if err != nil {
 		return requestError(KindBadRequest, "BAD_USER_INPUT", "%s", err.Error())
 	}
+	if v := g.cost.Check(pd.doc, op, vars, g.limits.MaxCost); v != nil {
+		return requestError(KindLimit, v.Code, "%s", v.Message)
+	}
 	p, decision, err := g.plan(ctx, pd, op, vars, req.Header)
-	if err != nil {
+	switch {
+	case errors.Is(err, plan.ErrBudgetExceeded):
+		return requestError(KindLimit, CodePlanningBudget, "%s", err.Error())
+	case err != nil && ctx.Err() != nil:
+		return requestError(KindOK, "SERVICE_UNAVAILABLE", "the request ended while its operation was planned: %v", ctx.Err())
+	case err != nil:
 		g.log.ErrorContext(ctx, "query planning failed", "error", err)
 		return &Response{Kind: KindOK, Data: json.RawMessage("null"), Errors: []Error{{
 			Message: err.Error(), Extensions: map[string]any{"code": "QUERY_PLANNING_FAILED"}}}}
@@ -236,11 +274,18 @@ func (g *Gateway) document(query string) *parsedDoc {
 	if pd, ok := g.docs.get(key); ok {
 		return pd
 	}
-	pd := &parsedDoc{key: key}
-	doc, err := parser.ParseQuery(&ast.Source{Input: query})
-	if err != nil {
+	pd := &parsedDoc{key: key, size: 16 * int64(len(query))}
+	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, g.limits.MaxTokens)
+	if v := limits.TokenLimitError(err, g.limits.MaxTokens); v != nil {
+		pd.kind = KindLimit
+		pd.errs = []Error{{Message: v.Message, Extensions: map[string]any{"code": v.Code}}}
+	} else if err != nil {
 		pd.kind = KindParse
 		pd.errs = toErrors(err, "GRAPHQL_PARSE_FAILED")
+	} else if v := g.checkLimits(doc); v != nil {
+		// Before validation: validating a fragment bomb is itself expensive.
+		pd.kind = KindLimit
+		pd.errs = []Error{{Message: v.Message, Extensions: map[string]any{"code": v.Code}}}
 	} else if errs := validator.Validate(g.sg.API, doc); len(errs) > 0 {
 		pd.kind = KindValidation
 		pd.errs = toErrors(errs, "GRAPHQL_VALIDATION_FAILED")
@@ -251,12 +296,60 @@ func (g *Gateway) document(query string) *parsedDoc {
 	} else {
 		pd.doc = doc
 		pd.conds = make(map[string][]string, len(doc.Operations))
+		pd.shapes = make(map[string]string, len(doc.Operations))
 		for _, op := range doc.Operations {
 			pd.conds[op.Name] = plan.ConditionVariables(doc, op)
+			pd.shapes[op.Name] = shape(doc, op)
 		}
 	}
-	g.docs.put(key, pd)
+	g.docs.put(key, pd, pd.size)
 	return pd
+}
+
+// checkLimits checks every operation of the document (validation looks at
+// all of them, whichever is executed).
+func (g *Gateway) checkLimits(doc *ast.QueryDocument) *limits.Violation {
+	for _, op := range doc.Operations {
+		if v := g.limits.Check(doc, op); v != nil {
+			return v
+		}
+	}
+	return nil
+}
+
+// shape hashes the canonical print of an operation and the fragments it uses
+// (sorted by name).
+func shape(doc *ast.QueryDocument, op *ast.OperationDefinition) string {
+	used := map[string]bool{}
+	var visit func(ss ast.SelectionSet)
+	visit = func(ss ast.SelectionSet) {
+		for _, s := range ss {
+			switch s := s.(type) {
+			case *ast.Field:
+				visit(s.SelectionSet)
+			case *ast.InlineFragment:
+				visit(s.SelectionSet)
+			case *ast.FragmentSpread:
+				if !used[s.Name] {
+					used[s.Name] = true
+					if f := doc.Fragments.ForName(s.Name); f != nil {
+						visit(f.SelectionSet)
+					}
+				}
+			}
+		}
+	}
+	visit(op.SelectionSet)
+	one := &ast.QueryDocument{Operations: ast.OperationList{op}}
+	for _, f := range doc.Fragments {
+		if used[f.Name] {
+			one.Fragments = append(one.Fragments, f)
+		}
+	}
+	sort.Slice(one.Fragments, func(i, j int) bool { return one.Fragments[i].Name < one.Fragments[j].Name })
+	h := sha256.New()
+	formatter.NewFormatter(h, formatter.WithCompacted()).FormatQueryDocument(one)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func toErrors(err error, code string) []Error {
@@ -269,8 +362,12 @@ func toErrors(err error, code string) []Error {
 	default:
 		return []Error{{Message: err.Error(), Extensions: map[string]any{"code": code}}}
 	}
-	out := make([]Error, 0, len(list))
-	for _, e := range list {
+	out := make([]Error, 0, min(len(list), MaxErrors+1))
+	for i, e := range list {
+		if i == MaxErrors {
+			out = append(out, Error{Message: fmt.Sprintf("%d more errors not reported", len(list)-MaxErrors), Extensions: map[string]any{"code": code}})
+			break
+		}
 		ge := Error{Message: e.Message, Extensions: map[string]any{"code": code}}
 		for _, l := range e.Locations {
 			ge.Locations = append(ge.Locations, Location{Line: l.Line, Column: l.Column})
@@ -279,6 +376,10 @@ func toErrors(err error, code string) []Error {
 	}
 	return out
 }
+
+// MaxErrors is the most parse or validation errors reported for one document
+// (the rest are counted in one last error).
+const MaxErrors = 100
 
 func selectOperation(doc *ast.QueryDocument, name string) (*ast.OperationDefinition, *Response) {
 	if name == "" {
@@ -313,7 +414,7 @@ func (g *Gateway) variables(op *ast.OperationDefinition, raw map[string]json.Raw
 func (g *Gateway) plan(ctx context.Context, pd *parsedDoc, op *ast.OperationDefinition, vars map[string]any, hdr http.Header) (*plan.Plan, string, error) {
 	conds := plan.Conditions{}
 	var key strings.Builder
-	key.WriteString(pd.key)
+	key.WriteString(pd.shapes[op.Name])
 	key.WriteByte(0)
 	key.WriteString(op.Name)
 	key.WriteByte(0)
@@ -349,7 +450,8 @@ func (g *Gateway) plan(ctx context.Context, pd *parsedDoc, op *ast.OperationDefi
 	if p, ok := g.plans.get(key.String()); ok {
 		return p, decision, nil
 	}
-	p, err := plan.Build(in)
+	in.MaxSteps = g.planSteps
+	p, err := plan.BuildContext(ctx, in)
 	if err != nil {
 		return nil, "", err
 	}
@@ -359,7 +461,7 @@ func (g *Gateway) plan(ctx context.Context, pd *parsedDoc, op *ast.OperationDefi
 		c.Selection = full
 		p = &c
 	}
-	g.plans.put(key.String(), p)
+	g.plans.put(key.String(), p, pd.size)
 	return p, decision, nil
 }
 
@@ -413,30 +515,4 @@ func (g *Gateway) activeLabels() map[string]bool {
 		}
 	}
 	return out
-}
-
-// cache is a small bounded map; when full it drops everything (a plan cache sees
-// few distinct operations in practice, so simplicity wins over LRU bookkeeping).
-type cache[V any] struct {
-	mu  sync.RWMutex
-	max int
-	m   map[string]V
-}
-
-func newCache[V any](max int) *cache[V] { return &cache[V]{max: max, m: map[string]V{}} }
-
-func (c *cache[V]) get(k string) (V, bool) {
-	c.mu.RLock()
-	v, ok := c.m[k]
-	c.mu.RUnlock()
-	return v, ok
-}
-
-func (c *cache[V]) put(k string, v V) {
-	c.mu.Lock()
-	if len(c.m) >= c.max {
-		c.m = map[string]V{}
-	}
-	c.m[k] = v
-	c.mu.Unlock()
 }

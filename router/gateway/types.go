@@ -40,7 +40,14 @@ const (
 	KindBadRequest
 	// KindMethodNotAllowed: a mutation sent over GET.
 	KindMethodNotAllowed
+	// KindLimit: the operation is over one of the limits (router/limits), or
+	// its planning over budget; always HTTP 400, its own code per limit.
+	KindLimit
 )
+
+// CodePlanningBudget is the code of an operation whose planning took more than
+// its budget of steps.
+const CodePlanningBudget = "QUERY_PLANNING_BUDGET_EXCEEDED"
 
 // Error is a GraphQL error as it goes to the client.
 type Error = execute.Error

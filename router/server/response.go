@@ -28,6 +28,8 @@ func statusFor(media string, resp *gateway.Response) int {
 	switch resp.Kind {
 	case gateway.KindMethodNotAllowed:
 		return http.StatusMethodNotAllowed
+	case gateway.KindLimit:
+		return http.StatusBadRequest // whatever the media type: refused before running
 	case gateway.KindParse, gateway.KindValidation, gateway.KindBadRequest:
 		if media == mediaGraphQLResponse {
 			return http.StatusBadRequest

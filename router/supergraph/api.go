@@ -20,7 +20,7 @@ func (s *Supergraph) stripDirective(name string) bool {
 	if name != "" && (name == n.authenticated || name == n.requiresScopes || name == n.policy) {
 		return true
 	}
-	return specDirectives[name] || name == s.inaccessble || s.isMachinery(name) || len(name) > len(s.joinPrefix) && name[:len(s.joinPrefix)] == s.joinPrefix
+	return specDirectives[name] || name == s.inaccessble || name == s.costName || name == s.listSizeName || s.isMachinery(name) || len(name) > len(s.joinPrefix) && name[:len(s.joinPrefix)] == s.joinPrefix
 }
 
 // buildAPISchema removes the federation machinery and every @inaccessible element.

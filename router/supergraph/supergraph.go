@@ -93,7 +93,15 @@ type Supergraph struct {
 	authNames    authNames
 	specPrefixes []string
 	requirements map[string]*Requirements
+
+	// costName and listSizeName are the names of the cost spec's directives.
+	costName, listSizeName string
 }
+
+// CostDirectives returns the names of the @cost and @listSize directives of
+// the cost spec (https://specs.apollo.dev/cost/v0.1) in this supergraph: as
+// linked and imported, by default "cost" and "cost__listSize".
+func (s *Supergraph) CostDirectives() (cost, listSize string) { return s.costName, s.listSizeName }
 
 // Graph returns the subgraph with the given name.
 func (s *Supergraph) Graph(name string) *Graph { return s.byName[name] }
@@ -115,6 +123,8 @@ func Parse(sdl string) (*Supergraph, error) {
 		joinPrefix:   "join__",
 		inaccessble:  "inaccessible",
 		requirements: map[string]*Requirements{},
+		costName:     "cost",
+		listSizeName: "cost__listSize",
 	}
 	sg.readLinks(doc)
 	if err := sg.readGraphs(doc); err != nil {
@@ -157,6 +167,18 @@ func (s *Supergraph) readLinks(doc *ast.SchemaDocument) {
 			case strings.Contains(url, "/inaccessible/"):
 				if as != "" {
 					s.inaccessble = as
+				}
+			case strings.Contains(url, "/cost/"):
+				if as != "" {
+					s.costName, s.listSizeName = as, as+"__listSize"
+				}
+				for name, local := range linkImports(d) {
+					switch name {
+					case "cost":
+						s.costName = local
+					case "listSize":
+						s.listSizeName = local
+					}
 				}
 			}
 		}
@@ -428,6 +450,39 @@ func ParseSelection(fields string) (ast.SelectionSet, error) {
 		return nil, fmt.Errorf("field set %q: expected one selection set", fields)
 	}
 	return doc.Operations[0].SelectionSet, nil
+}
+
+// linkImports reads the import argument of @link: "@name" or {name: "@name",
+// as: "@local"}, returned without the @ as name → local name.
+func linkImports(d *ast.Directive) map[string]string {
+	out := map[string]string{}
+	a := d.Arguments.ForName("import")
+	if a == nil || a.Value == nil {
+		return out
+	}
+	for _, c := range a.Value.Children {
+		v := c.Value
+		switch v.Kind {
+		case ast.StringValue:
+			n := strings.TrimPrefix(v.Raw, "@")
+			out[n] = n
+		case ast.ObjectValue:
+			var name, as string
+			for _, f := range v.Children {
+				switch f.Name {
+				case "name":
+					name = strings.TrimPrefix(f.Value.Raw, "@")
+				case "as":
+					as = strings.TrimPrefix(f.Value.Raw, "@")
+				}
+			}
+			if as == "" {
+				as = name
+			}
+			out[name] = as
+		}
+	}
+	return out
 }
 
 func argString(d *ast.Directive, name string) string {

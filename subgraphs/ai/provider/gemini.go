@@ -299,6 +299,10 @@ func (g *Gemini) stream(ctx context.Context, a *attempt, onDelta DeltaFunc) (Cha
 				if part.Thought || part.Text == "" {
 					continue
 				}
+				if text.Len()+len(part.Text) > g.r.o.limits.MaxAnswerBytes {
+					res.Text = text.String()
+					return res, &APIError{Provider: "gemini", Kind: ErrUnavailable, Message: fmt.Sprintf("answer over %d bytes", g.r.o.limits.MaxAnswerBytes)}
+				}
 				text.WriteString(part.Text)
 				if onDelta != nil {
 					if err := onDelta(part.Text); err != nil {

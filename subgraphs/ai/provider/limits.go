@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"unicode"
 )
 
 // Limits bound what a caller may send, checked before any request.
@@ -17,11 +18,15 @@ type Limits struct {
 	// the common embedding models).
 	MaxEmbedTexts     int
 	MaxEmbedTextBytes int
+	// MaxAnswerBytes bounds the text a remote provider may stream back for
+	// one completion (default 1 MiB); past it the call fails with
+	// ErrUnavailable.
+	MaxAnswerBytes int
 }
 
 // DefaultLimits are used unless WithLimits says otherwise.
 func DefaultLimits() Limits {
-	return Limits{MaxPromptBytes: 256 << 10, MaxMessages: 200, MaxPassages: 100, MaxEmbedTexts: 256, MaxEmbedTextBytes: 32 << 10}
+	return Limits{MaxPromptBytes: 256 << 10, MaxMessages: 200, MaxPassages: 100, MaxEmbedTexts: 256, MaxEmbedTextBytes: 32 << 10, MaxAnswerBytes: 1 << 20}
 }
 
 func (l Limits) withDefaults() Limits {
@@ -40,6 +45,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxEmbedTextBytes <= 0 {
 		l.MaxEmbedTextBytes = d.MaxEmbedTextBytes
+	}
+	if l.MaxAnswerBytes <= 0 {
+		l.MaxAnswerBytes = d.MaxAnswerBytes
 	}
 	return l
 }
@@ -72,7 +80,7 @@ func (l Limits) checkChat(req ChatRequest) error {
 	}
 	for i, p := range req.Passages {
 		if p.ID == "" || !validPassageID(p.ID) {
-			return fmt.Errorf("%w: passage %d: id %q must be non-empty, without spaces or brackets", ErrBadRequest, i, p.ID)
+			return fmt.Errorf("%w: passage %d: id %q must be 1–128 bytes without spaces, brackets, commas or semicolons", ErrBadRequest, i, p.ID)
 		}
 		size += len(p.ID) + len(p.Title) + len(p.Text)
 	}
@@ -104,14 +112,15 @@ func (l Limits) checkEmbed(texts []string) error {
 	return nil
 }
 
-// validPassageID: 1–128 bytes, no whitespace, no brackets (so [ID] parses).
+// validPassageID: 1–128 bytes, no whitespace, brackets, commas or
+// semicolons (so "[ID]" and "[ID1, ID2]" parse).
 func validPassageID(id string) bool {
 	if len(id) > 128 {
 		return false
 	}
 	for _, r := range id {
 		switch {
-		case r == '[' || r == ']' || r <= ' ' || r == 0x7f:
+		case r == '[' || r == ']' || r == ',' || r == ';' || r <= ' ' || r == 0x7f || unicode.IsSpace(r):
 			return false
 		}
 	}

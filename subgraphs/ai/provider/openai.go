@@ -294,6 +294,10 @@ func (p *OpenAI) stream(ctx context.Context, a *attempt, onDelta DeltaFunc) (Cha
 				if piece == nil || *piece == "" {
 					continue
 				}
+				if text.Len()+len(*piece) > p.r.o.limits.MaxAnswerBytes {
+					res.Text = text.String()
+					return res, &APIError{Provider: "openai", Kind: ErrUnavailable, Message: fmt.Sprintf("answer over %d bytes", p.r.o.limits.MaxAnswerBytes)}
+				}
 				text.WriteString(*piece)
 				if onDelta != nil {
 					if err := onDelta(*piece); err != nil {

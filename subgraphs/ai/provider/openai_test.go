@@ -431,3 +431,42 @@ func TestOpenAIEmbeddingDimensionsMustBeKnown(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 768, p.Dimensions())
 }
+
+// A stall after the first token is given up on (idle timeout) and not retried.
+func TestOpenAIStallAfterTokenIsNotRetried(t *testing.T) {
+	rec := &recorder{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec.record(t, r)
+		w.Header().Set("Content-Type", "text/event-stream")
+		sseWrite(t, w, openAIChunk("Hel", ""), "\n\n")
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	retry, _ := fastRetry(3)
+	var got []string
+	_, err := newOpenAI(t, srv.URL, retry, provider.WithIdleTimeout(200*time.Millisecond)).Chat(context.Background(), chatRequest(), func(d string) error {
+		got = append(got, d)
+		return nil
+	})
+	require.ErrorIs(t, err, provider.ErrUnavailable)
+	require.Contains(t, err.Error(), "no data for 200ms")
+	require.Equal(t, []string{"Hel"}, got)
+	require.Len(t, rec.all(), 1)
+}
+
+// A server that streams without end is cut at Limits.MaxAnswerBytes.
+func TestOpenAIAnswerBound(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := 0; i < 1000; i++ {
+			if r.Context().Err() != nil {
+				return
+			}
+			sseWrite(t, w, openAIChunk("0123456789", ""), "\n\n")
+		}
+	}))
+	defer srv.Close()
+	_, err := newOpenAI(t, srv.URL, provider.WithLimits(provider.Limits{MaxAnswerBytes: 100})).Chat(context.Background(), chatRequest(), nil)
+	require.ErrorIs(t, err, provider.ErrUnavailable)
+	require.Contains(t, err.Error(), "answer over 100 bytes")
+}

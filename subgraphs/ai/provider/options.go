@@ -24,9 +24,13 @@ func buildOptions(opts []Option) options {
 	o.retry = o.retry.withDefaults()
 	o.limits = o.limits.withDefaults()
 	if o.http == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConnsPerHost = 16
-		o.http = &http.Client{Transport: t}
+		var rt http.RoundTripper = http.DefaultTransport
+		if t, ok := rt.(*http.Transport); ok {
+			t = t.Clone()
+			t.MaxIdleConnsPerHost = 16
+			rt = t
+		}
+		o.http = &http.Client{Transport: rt}
 	}
 	return o
 }

@@ -17,7 +17,7 @@
 //   - print.go     prints the supergraph the way Apollo prints it: definitions sorted by
 //     name (ICU-like collation, as JavaScript's localeCompare), fields and values in
 //     first-seen order across subgraphs sorted by subgraph name.
-//   - specs.go     the link/join/tag/inaccessible/auth spec definitions.
+//   - specs.go     the link/join/tag/inaccessible/auth/cost spec definitions.
 //
 // Output is deterministic: subgraphs are processed in name order, types printed in the
 // collation order Apollo uses, and everything else in first-seen order.

@@ -3,6 +3,7 @@ package compose
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/vektah/gqlparser/v2/ast"
@@ -988,6 +989,10 @@ func (g *supergraph) mergeOtherApplied(dest []dir, sources []src[[]applied]) []d
 				counts = append(counts, 1)
 			}
 		}
+		if len(distinct) > 1 && (n == "cost" || n == "listSize") {
+			dest = append(dest, dir{n, mergeCost(n, distinct)})
+			continue
+		}
 		if len(distinct) > 1 && (n == "requiresScopes" || n == "policy") {
 			dest = append(dest, dir{n, []dirArg{{argNameOf(n), mergeDNF(distinct, argNameOf(n))}}})
 			continue
@@ -1023,6 +1028,80 @@ func printArgs(args ast.ArgumentList) []dirArg {
 	var out []dirArg
 	for _, a := range args {
 		out = append(out, dirArg{a.Name, valueString(a.Value)})
+	}
+	return out
+}
+
+// mergeCost merges the differing @cost or @listSize applications of one element
+// as Apollo's composition does: the largest weight; for @listSize the largest
+// assumedSize, the union of slicingArguments and of sizedFields, and
+// requireOneSlicingArgument only when every subgraph requires it.
+func mergeCost(name string, apps []applied) []dirArg {
+	arg := func(a applied, n string) *ast.Value {
+		if v := a.args.ForName(n); v != nil {
+			return v.Value
+		}
+		return nil
+	}
+	if name == "cost" {
+		best, have := 0, false
+		for _, a := range apps {
+			if v := arg(a, "weight"); v != nil {
+				if w, err := strconv.Atoi(v.Raw); err == nil && (!have || w > best) {
+					best, have = w, true
+				}
+			}
+		}
+		return []dirArg{{"weight", strconv.Itoa(best)}}
+	}
+	var out []dirArg
+	size, haveSize := 0, false
+	var slicing, sized []string
+	haveSlicing, haveSized, require, haveRequire := false, false, true, false
+	for _, a := range apps {
+		if v := arg(a, "assumedSize"); v != nil {
+			if n, err := strconv.Atoi(v.Raw); err == nil && (!haveSize || n > size) {
+				size, haveSize = n, true
+			}
+		}
+		for _, l := range []struct {
+			name string
+			to   *[]string
+			have *bool
+		}{{"slicingArguments", &slicing, &haveSlicing}, {"sizedFields", &sized, &haveSized}} {
+			if v := arg(a, l.name); v != nil {
+				*l.have = true
+				for _, c := range v.Children {
+					if !contains(*l.to, c.Value.Raw) {
+						*l.to = append(*l.to, c.Value.Raw)
+					}
+				}
+			}
+		}
+		b := true
+		if v := arg(a, "requireOneSlicingArgument"); v != nil {
+			b = v.Raw == "true"
+		}
+		require, haveRequire = require && b, true
+	}
+	list := func(names []string) string {
+		q := make([]string, len(names))
+		for i, n := range names {
+			q[i] = quote(n)
+		}
+		return "[" + strings.Join(q, ", ") + "]"
+	}
+	if haveSize {
+		out = append(out, dirArg{"assumedSize", strconv.Itoa(size)})
+	}
+	if haveSlicing {
+		out = append(out, dirArg{"slicingArguments", list(slicing)})
+	}
+	if haveSized {
+		out = append(out, dirArg{"sizedFields", list(sized)})
+	}
+	if haveRequire {
+		out = append(out, dirArg{"requireOneSlicingArgument", strconv.FormatBool(require)})
 	}
 	return out
 }

@@ -75,10 +75,13 @@ func (g *supergraph) printSchemaDefinition() string {
 	b.WriteString("  @link(url: \"" + linkURL + "\")\n")
 	b.WriteString("  @link(url: \"" + g.join.url() + "\", for: EXECUTION)\n")
 	for _, spec := range composedSpecs {
-		if !g.specs[spec.name] {
+		if !g.specs[spec.name] || spec.name == "listSize" && g.specs["cost"] {
 			continue
 		}
 		b.WriteString("  @link(url: \"" + spec.url + "\"")
+		if spec.url == costURL && g.specs["listSize"] {
+			b.WriteString(", import: [\"@listSize\"]")
+		}
 		if spec.purpose != "" {
 			b.WriteString(", for: " + spec.purpose)
 		}

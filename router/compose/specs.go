@@ -104,7 +104,19 @@ var composedSpecs = []composedSpec{
 		definition: `directive @policy(policies: [[policy__Policy!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM`,
 		extraTypes: []printedDef{{name: "policy__Policy", text: "scalar policy__Policy"}},
 	},
+	// The cost spec has two directives: @cost is named after the spec, @listSize
+	// is imported (printed as one @link; see printSchemaDefinition).
+	{
+		name: "cost", url: costURL,
+		definition: `directive @cost(weight: Int!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | INPUT_FIELD_DEFINITION | OBJECT | SCALAR`,
+	},
+	{
+		name: "listSize", url: costURL,
+		definition: `directive @listSize(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION`,
+	},
 }
+
+const costURL = "https://specs.apollo.dev/cost/v0.1"
 
 func composedSpecByName(name string) *composedSpec {
 	for i := range composedSpecs {

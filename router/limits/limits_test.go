@@ -134,3 +134,18 @@ func TestTokenLimitError(t *testing.T) {
 	_, err = parser.ParseQueryWithTokenLimit(&ast.Source{Input: "{"}, 50)
 	require.Nil(t, limits.TokenLimitError(err, 50))
 }
+
+// TestCostFromComposedSupergraph reads the directives as our composition
+// writes them (router/compose/testdata/cost: two subgraphs, merged @cost and
+// @listSize).
+func TestCostFromComposedSupergraph(t *testing.T) {
+	sdl, err := os.ReadFile("../compose/testdata/cost/supergraph.graphql")
+	require.NoError(t, err)
+	sg, err := supergraph.Parse(string(sdl))
+	require.NoError(t, err)
+	require.Equal(t, float64(8), estimate(t, sg, `{ count }`, nil))                           // the larger weight
+	require.Equal(t, float64(1+3*5), estimate(t, sg, `{ page(last: 3) { items { id } } }`, nil)) // slicing arguments merged
+	require.Equal(t, float64(1+40*5), estimate(t, sg, `{ page { items { id } total } }`, nil))   // the larger assumedSize
+	require.Equal(t, float64(50*(5+3)), estimate(t, sg, `{ projects { notes } }`, nil))          // a scalar's weight
+	require.Equal(t, float64(2*5+4), estimate(t, sg, `{ projects(first: 2, filter: {status: OPEN}) { id } }`, nil))
+}

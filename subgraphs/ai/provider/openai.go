@@ -62,6 +62,7 @@ type OpenAI struct {
 	base     string
 	dims     int
 	sendDims bool
+	official bool // the base URL is api.openai.com
 	r        *remote
 }
 
@@ -95,6 +96,9 @@ func NewOpenAI(cfg OpenAIConfig, opts ...Option) (*OpenAI, error) {
 		return nil, err
 	}
 	p := &OpenAI{cfg: cfg, base: base, dims: dims, sendDims: cfg.EmbeddingDimensions > 0}
+	if u, err := url.Parse(base); err == nil && u.Hostname() == "api.openai.com" {
+		p.official = true
+	}
 	p.r = &remote{name: "openai", o: buildOptions(opts), parseError: parseOpenAIError, auth: func(h http.Header) {
 		if cfg.APIKey != "" {
 			h.Set("Authorization", "Bearer "+cfg.APIKey)
@@ -142,8 +146,11 @@ type openAIChatRequest struct {
 	StreamOptions struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
-	MaxTokens   int      `json:"max_tokens,omitempty"`
-	Temperature *float64 `json:"temperature,omitempty"`
+	// OpenAI's own API wants max_completion_tokens (its reasoning models
+	// refuse max_tokens); Ollama and vLLM read max_tokens.
+	MaxTokens           int      `json:"max_tokens,omitempty"`
+	MaxCompletionTokens int      `json:"max_completion_tokens,omitempty"`
+	Temperature         *float64 `json:"temperature,omitempty"`
 }
 
 type openAIUsage struct {
@@ -207,7 +214,12 @@ func (p *OpenAI) Chat(ctx context.Context, req ChatRequest, onDelta DeltaFunc) (
 		return ChatResult{}, fmt.Errorf("openai chat: %w", err)
 	}
 	msgs := groundedMessages(req)
-	body := openAIChatRequest{Model: p.cfg.Model, Stream: true, MaxTokens: req.MaxTokens, Temperature: req.Temperature}
+	body := openAIChatRequest{Model: p.cfg.Model, Stream: true, Temperature: req.Temperature}
+	if p.official {
+		body.MaxCompletionTokens = req.MaxTokens
+	} else {
+		body.MaxTokens = req.MaxTokens
+	}
 	body.StreamOptions.IncludeUsage = true
 	for _, m := range msgs {
 		body.Messages = append(body.Messages, openAIMessage{Role: string(m.Role), Content: m.Content})

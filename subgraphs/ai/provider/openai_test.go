@@ -91,7 +91,9 @@ func TestOpenAIStreamsTokensAsProduced(t *testing.T) {
 	defer srv.Close()
 
 	p := newOpenAI(t, srv.URL)
-	res, err := p.Chat(context.Background(), chatRequest(), func(d string) error {
+	req := chatRequest()
+	req.MaxTokens = 300
+	res, err := p.Chat(context.Background(), req, func(d string) error {
 		delivered <- d
 		return nil
 	})
@@ -110,6 +112,7 @@ func TestOpenAIStreamsTokensAsProduced(t *testing.T) {
 	require.Equal(t, "gpt-4o-mini", r.Body["model"])
 	require.Equal(t, true, r.Body["stream"])
 	require.Equal(t, map[string]any{"include_usage": true}, r.Body["stream_options"])
+	require.Equal(t, float64(300), r.Body["max_tokens"], "Ollama and vLLM read max_tokens")
 	msgs := r.Body["messages"].([]any)
 	require.Len(t, msgs, 3)
 	require.Equal(t, "You are a compliance assistant.", msgs[0].(map[string]any)["content"])
@@ -469,4 +472,57 @@ func TestOpenAIAnswerBound(t *testing.T) {
 	_, err := newOpenAI(t, srv.URL, provider.WithLimits(provider.Limits{MaxAnswerBytes: 100})).Chat(context.Background(), chatRequest(), nil)
 	require.ErrorIs(t, err, provider.ErrUnavailable)
 	require.Contains(t, err.Error(), "answer over 100 bytes")
+}
+
+// The default wait really waits what the server asked for.
+func TestOpenAIRetryAfterIsWaited(t *testing.T) {
+	rec := &recorder{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rec.record(t, r) == 1 {
+			w.Header().Set("retry-after-ms", "120")
+			w.WriteHeader(http.StatusTooManyRequests)
+			fmt.Fprint(w, `{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}`)
+			return
+		}
+		writeOpenAIStream(t, w, []string{"ok"}, nil)
+	}))
+	defer srv.Close()
+	start := time.Now()
+	res, err := newOpenAI(t, srv.URL).Chat(context.Background(), chatRequest(), nil)
+	require.NoError(t, err)
+	require.Equal(t, "ok", res.Text)
+	require.GreaterOrEqual(t, time.Since(start), 120*time.Millisecond)
+	require.Len(t, rec.all(), 2)
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Requests meant for api.openai.com (sent to the test server by the
+// client's transport) carry max_completion_tokens, which OpenAI's reasoning
+// models require instead of max_tokens.
+func TestOpenAIOfficialAPIGetsMaxCompletionTokens(t *testing.T) {
+	rec := &recorder{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec.record(t, r)
+		writeOpenAIStream(t, w, []string{"ok"}, nil)
+	}))
+	defer srv.Close()
+	client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		require.Equal(t, "api.openai.com", r.URL.Host)
+		r.URL.Scheme, r.URL.Host = "http", strings.TrimPrefix(srv.URL, "http://")
+		return http.DefaultTransport.RoundTrip(r)
+	})}
+	p, err := provider.NewOpenAI(provider.OpenAIConfig{APIKey: "sk-live"}, provider.WithHTTPClient(client))
+	require.NoError(t, err)
+	req := chatRequest()
+	req.MaxTokens = 64
+	_, err = p.Chat(context.Background(), req, nil)
+	require.NoError(t, err)
+	r := rec.all()[0]
+	require.Equal(t, "/v1/chat/completions", r.Path)
+	require.Equal(t, float64(64), r.Body["max_completion_tokens"])
+	require.NotContains(t, r.Body, "max_tokens")
+	require.Equal(t, provider.DefaultOpenAIModel, r.Body["model"])
 }

@@ -369,6 +369,7 @@ Studio Platform is running.
   PostgreSQL   %s
   Redis        %s
   NATS         %s
+  Neo4j        %s
 
 Demo login (organization %q):
   mutation { login(email: %q, password: %q) { accessToken } }
@@ -377,6 +378,7 @@ Demo login (organization %q):
 
 Ctrl-C stops everything.
 `, portOf(*routerAddr), portOf(*routerAddr), p.IdentityURL, p.ComplianceURL, stack.DatabaseURL, stack.RedisURL, stack.NatsURL,
+		stack.Neo4jURL,
 		demo.OrgName, demo.DemoUser.Email, demo.Password)
 	<-ctx.Done()
 	log.Info("shutting down")

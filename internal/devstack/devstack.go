@@ -1,11 +1,10 @@
 // Package devstack starts the real infrastructure the platform needs — PostgreSQL 15,
-// Redis and NATS JetStream — on a single machine where nothing is running, for
-// `make dev` and for integration tests.
+// Redis, NATS JetStream and Neo4j 5 — on a single machine where nothing is
+// running, for `make dev` and for integration tests. The servers start concurrently.
 //
 // Each piece is skipped when its URL is already provided: Start reads DATABASE_URL,
-// REDIS_URL and NATS_URL from the process environment (override the lookup with
-// WithEnvLookup, or ignore the environment with WithoutEnv) and uses those servers
-// instead of starting its own.
+// REDIS_URL, NATS_URL and NEO4J_URL from the process environment (override the lookup with WithEnvLookup, or ignore the
+// environment with WithoutEnv) and uses those servers instead of starting its own.
 //
 //   - PostgreSQL: a private cluster under <dir>/postgres, started from the installed
 //     binaries (/usr/lib/postgresql/15/bin) on a stable free port on 127.0.0.1, trust
@@ -19,6 +18,11 @@
 //     apt-get; otherwise Start fails naming the install command.
 //   - NATS: the real nats-server embedded in this process, JetStream on, store in
 //     <dir>/nats.
+//   - Neo4j: Neo4j Community 5.26 embedded in a small Java launcher (neo4j/Launcher.java,
+//     Bolt only, auth disabled, 64 MiB page cache, 512 MiB heap) run with Java 17 as a
+//     child process, data and logs in <dir>/neo4j. On first use Maven resolves its jars
+//     and javac compiles the launcher into <cache>/neo4j-<hash of pom.xml+Launcher.java>
+//     (see WithCacheDir), outside the repository.
 //
 // Child processes get SIGTERM/SIGINT when the parent dies (Pdeathsig), so a killed
 // test binary does not leak servers.
@@ -43,6 +47,7 @@ const (
 	EnvDatabaseURL = "DATABASE_URL"
 	EnvRedisURL    = "REDIS_URL"
 	EnvNatsURL     = "NATS_URL"
+	EnvNeo4jURL    = "NEO4J_URL" // bolt://[user:password@]host:port
 )
 
 // Stack is a running set of infrastructure servers. An empty URL means the piece was
@@ -51,6 +56,7 @@ type Stack struct {
 	DatabaseURL string // postgres://studio@127.0.0.1:<port>/studio?sslmode=disable
 	RedisURL    string // redis://127.0.0.1:<port>/0
 	NatsURL     string // nats://127.0.0.1:<port>
+	Neo4jURL    string // bolt://127.0.0.1:<port> (auth disabled on the private server)
 
 	log     *slog.Logger
 	mu      sync.Mutex
@@ -67,6 +73,7 @@ func (s *Stack) Env() []string {
 		{EnvDatabaseURL, s.DatabaseURL},
 		{EnvRedisURL, s.RedisURL},
 		{EnvNatsURL, s.NatsURL},
+		{EnvNeo4jURL, s.Neo4jURL},
 	} {
 		if kv[1] != "" {
 			env = append(env, kv[0]+"="+kv[1])
@@ -109,7 +116,9 @@ type config struct {
 	postgres    bool
 	redis       bool
 	nats        bool
+	neo4j       bool
 	install     bool
+	cacheDir    string
 	pgBin       string
 	pgSettings  []string // name=value, passed as postgres -c
 	startTimout time.Duration
@@ -136,10 +145,35 @@ func WithoutRedis() Option { return func(c *config) { c.redis = false } }
 // WithoutNATS does not start (or look up) NATS.
 func WithoutNATS() Option { return func(c *config) { c.nats = false } }
 
-// WithoutEnv ignores DATABASE_URL / REDIS_URL / NATS_URL and always starts private servers.
+// WithoutNeo4j does not start (or look up) Neo4j.
+func WithoutNeo4j() Option { return func(c *config) { c.neo4j = false } }
+
+// WithCacheDir sets the folder for builds shared by every stack of this user: the Neo4j
+// launcher (default $STUDIO_CACHE, else <user cache dir>/studio,
+// e.g. ~/.cache/studio). It must be outside the repository.
+func WithCacheDir(dir string) Option {
+	return func(c *config) {
+		if dir != "" {
+			c.cacheDir = dir
+		}
+	}
+}
+
+// defaultCacheDir is $STUDIO_CACHE, else <os.UserCacheDir>/studio, else /tmp/studio-cache.
+func defaultCacheDir() string {
+	if d := os.Getenv("STUDIO_CACHE"); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "studio")
+	}
+	return filepath.Join(os.TempDir(), "studio-cache")
+}
+
+// WithoutEnv ignores the *_URL variables and always starts private servers.
 func WithoutEnv() Option { return func(c *config) { c.getenv = func(string) string { return "" } } }
 
-// WithEnvLookup replaces os.Getenv for reading DATABASE_URL / REDIS_URL / NATS_URL.
+// WithEnvLookup replaces os.Getenv for reading the *_URL variables.
 func WithEnvLookup(fn func(string) string) Option {
 	return func(c *config) {
 		if fn != nil {
@@ -170,8 +204,8 @@ func WithFastUnsafePostgres() Option {
 	}
 }
 
-// WithStartTimeout bounds how long each server may take to become ready (default 60s;
-// installing redis-server is not counted).
+// WithStartTimeout bounds how long each server may take to become ready (default 2m;
+// installing redis-server or building the Neo4j launcher is not counted).
 func WithStartTimeout(d time.Duration) Option {
 	return func(c *config) {
 		if d > 0 {
@@ -189,13 +223,16 @@ func Start(ctx context.Context, dir string, opts ...Option) (*Stack, error) {
 		postgres:    true,
 		redis:       true,
 		nats:        true,
+		neo4j:       true,
 		install:     true,
+		cacheDir:    defaultCacheDir(),
 		pgBin:       defaultPGBin,
-		startTimout: 60 * time.Second,
+		startTimout: 2 * time.Minute,
 	}
 	for _, o := range opts {
 		o(&cfg)
 	}
+	began := time.Now()
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("devstack: resolve dir %q: %w", dir, err)
@@ -205,50 +242,36 @@ func Start(ctx context.Context, dir string, opts ...Option) (*Stack, error) {
 	}
 	st := &Stack{log: cfg.log}
 	g, gctx := errgroup.WithContext(ctx)
-	if cfg.postgres {
-		if u := cfg.getenv(EnvDatabaseURL); u != "" {
-			st.DatabaseURL = u
-			cfg.log.Info("devstack: using postgres from environment", "env", EnvDatabaseURL)
-		} else {
-			g.Go(func() error {
-				u, err := startPostgres(gctx, st, &cfg, abs)
-				if err != nil {
-					return fmt.Errorf("devstack: postgres: %w", err)
-				}
-				st.DatabaseURL = u
-				return nil
-			})
-		}
+	// Every server starts concurrently: the slowest (Neo4j, a JVM) sets the pace.
+	pieces := []struct {
+		on    bool
+		name  string
+		env   string
+		url   *string
+		start func(context.Context, *Stack, *config, string) (string, error)
+	}{
+		{cfg.postgres, "postgres", EnvDatabaseURL, &st.DatabaseURL, startPostgres},
+		{cfg.redis, "redis", EnvRedisURL, &st.RedisURL, startRedis},
+		{cfg.nats, "nats", EnvNatsURL, &st.NatsURL, startNATS},
+		{cfg.neo4j, "neo4j", EnvNeo4jURL, &st.Neo4jURL, startNeo4j},
 	}
-	if cfg.redis {
-		if u := cfg.getenv(EnvRedisURL); u != "" {
-			st.RedisURL = u
-			cfg.log.Info("devstack: using redis from environment", "env", EnvRedisURL)
-		} else {
-			g.Go(func() error {
-				u, err := startRedis(gctx, st, &cfg, abs)
-				if err != nil {
-					return fmt.Errorf("devstack: redis: %w", err)
-				}
-				st.RedisURL = u
-				return nil
-			})
+	for _, p := range pieces {
+		if !p.on {
+			continue
 		}
-	}
-	if cfg.nats {
-		if u := cfg.getenv(EnvNatsURL); u != "" {
-			st.NatsURL = u
-			cfg.log.Info("devstack: using nats from environment", "env", EnvNatsURL)
-		} else {
-			g.Go(func() error {
-				u, err := startNATS(gctx, st, &cfg, abs)
-				if err != nil {
-					return fmt.Errorf("devstack: nats: %w", err)
-				}
-				st.NatsURL = u
-				return nil
-			})
+		if u := cfg.getenv(p.env); u != "" {
+			*p.url = u
+			cfg.log.Info("devstack: using "+p.name+" from environment", "env", p.env)
+			continue
 		}
+		g.Go(func() error {
+			u, err := p.start(gctx, st, &cfg, abs)
+			if err != nil {
+				return fmt.Errorf("devstack: %s: %w", p.name, err)
+			}
+			*p.url = u
+			return nil
+		})
 	}
 	if err := g.Wait(); err != nil {
 		if cerr := st.Close(); cerr != nil {
@@ -256,7 +279,8 @@ func Start(ctx context.Context, dir string, opts ...Option) (*Stack, error) {
 		}
 		return nil, err
 	}
-	cfg.log.Info("devstack: ready", "dir", abs, "postgres", st.DatabaseURL, "redis", st.RedisURL, "nats", st.NatsURL)
+	cfg.log.Info("devstack: ready", "dir", abs, "postgres", st.DatabaseURL, "redis", st.RedisURL, "nats", st.NatsURL,
+		"neo4j", st.Neo4jURL, "took", time.Since(began).Round(10*time.Millisecond))
 	return st, nil
 }
 

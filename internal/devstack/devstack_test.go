@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
@@ -68,13 +69,28 @@ func pgCount(t *testing.T, url, sql string) int {
 	return n
 }
 
+func neo4jCount(t *testing.T, url, cypher string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	drv, err := neo4j.NewDriverWithContext(url, neo4j.NoAuth())
+	require.NoError(t, err)
+	defer drv.Close(ctx)
+	res, err := neo4j.ExecuteQuery(ctx, drv, cypher, nil, neo4j.EagerResultTransformer)
+	require.NoError(t, err)
+	require.Len(t, res.Records, 1)
+	n, ok := res.Records[0].Values[0].(int64)
+	require.True(t, ok, "got %T", res.Records[0].Values[0])
+	return n
+}
+
 func TestStartAllAndRestartKeepsData(t *testing.T) {
 	dir := stackDir(t)
 	ctx := context.Background()
 
 	st := start(t, dir)
 	require.Contains(t, st.DatabaseURL, "postgres://studio@127.0.0.1:")
-	require.Len(t, st.Env(), 3)
+	require.Regexp(t, `^bolt://127\.0\.0\.1:\d+$`, st.Neo4jURL)
+	require.Len(t, st.Env(), 4)
 
 	// Postgres.
 	require.Equal(t, 1, pgCount(t, st.DatabaseURL, "select 1"))
@@ -107,7 +123,11 @@ func TestStartAllAndRestartKeepsData(t *testing.T) {
 	require.NoError(t, err)
 	nc.Close()
 
-	oldDB, oldRedis := st.DatabaseURL, st.RedisURL
+	// Neo4j.
+	require.EqualValues(t, 0, neo4jCount(t, st.Neo4jURL, "MATCH (n:Survivor) RETURN count(n)"))
+	require.EqualValues(t, 2, neo4jCount(t, st.Neo4jURL, "UNWIND [1, 2] AS i CREATE (n:Survivor {i: i}) RETURN count(n)"))
+
+	oldDB, oldRedis, oldNeo4j := st.DatabaseURL, st.RedisURL, st.Neo4jURL
 	require.NoError(t, st.Close())
 	require.NoError(t, st.Close(), "Close must be safe twice")
 
@@ -116,12 +136,21 @@ func TestStartAllAndRestartKeepsData(t *testing.T) {
 	_, err = pgx.Connect(cctx, oldDB)
 	cancel()
 	require.Error(t, err)
+	// So is Neo4j.
+	drv, err := neo4j.NewDriverWithContext(oldNeo4j, neo4j.NoAuth())
+	require.NoError(t, err)
+	cctx, cancel = context.WithTimeout(ctx, 2*time.Second)
+	require.Error(t, drv.VerifyConnectivity(cctx))
+	cancel()
+	require.NoError(t, drv.Close(ctx))
 
 	// Restart on the same dir: same ports (recorded), data survived.
 	st2 := start(t, dir)
 	require.Equal(t, oldDB, st2.DatabaseURL)
 	require.Equal(t, oldRedis, st2.RedisURL)
+	require.Equal(t, oldNeo4j, st2.Neo4jURL)
 	require.Equal(t, 2, pgCount(t, st2.DatabaseURL, "select count(*) from survivor"))
+	require.EqualValues(t, 2, neo4jCount(t, st2.Neo4jURL, "MATCH (n:Survivor) RETURN count(n)"))
 
 	opt, err = redis.ParseURL(st2.RedisURL)
 	require.NoError(t, err)
@@ -143,12 +172,12 @@ func TestStartAllAndRestartKeepsData(t *testing.T) {
 
 func TestPostgresReuseRunningCluster(t *testing.T) {
 	dir := stackDir(t)
-	first := start(t, dir, devstack.WithoutRedis(), devstack.WithoutNATS())
+	first := start(t, dir, devstack.WithoutRedis(), devstack.WithoutNATS(), devstack.WithoutNeo4j())
 	require.Empty(t, first.RedisURL)
 	require.Empty(t, first.NatsURL)
 
 	// A second Start while the first is running reuses it and does not own it.
-	second := start(t, dir, devstack.WithoutRedis(), devstack.WithoutNATS())
+	second := start(t, dir, devstack.WithoutRedis(), devstack.WithoutNATS(), devstack.WithoutNeo4j())
 	require.Equal(t, first.DatabaseURL, second.DatabaseURL)
 	require.NoError(t, second.Close())
 	require.Equal(t, 1, pgCount(t, first.DatabaseURL, "select 1"), "closing a reusing stack must not stop postgres")
@@ -171,7 +200,7 @@ func TestPostgresReachableDir(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = os.RemoveAll(base) })
 	require.NoError(t, os.Chmod(base, 0o755))
-	st := start(t, base, devstack.WithoutRedis(), devstack.WithoutNATS())
+	st := start(t, base, devstack.WithoutRedis(), devstack.WithoutNATS(), devstack.WithoutNeo4j())
 	fi, err := os.Lstat(filepath.Join(base, "postgres"))
 	require.NoError(t, err)
 	require.True(t, fi.IsDir(), "expected a real folder, not a fallback symlink")
@@ -181,7 +210,7 @@ func TestPostgresReachableDir(t *testing.T) {
 
 func TestFallbackRecordedAsSymlink(t *testing.T) {
 	dir := stackDir(t) // 0700: unreachable for the postgres user when we are root
-	start(t, dir, devstack.WithoutRedis(), devstack.WithoutNATS())
+	start(t, dir, devstack.WithoutRedis(), devstack.WithoutNATS(), devstack.WithoutNeo4j())
 	if os.Geteuid() != 0 {
 		// Not root: the server runs as this user, who owns dir, so no fallback.
 		fi, err := os.Lstat(filepath.Join(dir, "postgres"))
@@ -199,6 +228,7 @@ func TestEnvURLsAreUsed(t *testing.T) {
 		devstack.EnvDatabaseURL: "postgres://x@db.example:5432/x",
 		devstack.EnvRedisURL:    "redis://cache.example:6379/0",
 		devstack.EnvNatsURL:     "nats://bus.example:4222",
+		devstack.EnvNeo4jURL:    "bolt://graph.example:7687",
 	}
 	st, err := devstack.Start(context.Background(), t.TempDir(),
 		devstack.WithEnvLookup(func(k string) string { return env[k] }), devstack.WithLogger(quietLogger(t)))
@@ -206,6 +236,8 @@ func TestEnvURLsAreUsed(t *testing.T) {
 	require.Equal(t, env[devstack.EnvDatabaseURL], st.DatabaseURL)
 	require.Equal(t, env[devstack.EnvRedisURL], st.RedisURL)
 	require.Equal(t, env[devstack.EnvNatsURL], st.NatsURL)
+	require.Equal(t, env[devstack.EnvNeo4jURL], st.Neo4jURL)
+	require.Len(t, st.Env(), 4)
 	require.NoError(t, st.Close())
 }
 
@@ -213,7 +245,9 @@ func TestRunWith(t *testing.T) {
 	dir := stackDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	opts := []devstack.Option{devstack.WithoutEnv(), devstack.WithLogger(quietLogger(t))}
+	// Neo4j is covered by TestStartAllAndRestartKeepsData; RunWith's job is the
+	// environment and the exit code.
+	opts := []devstack.Option{devstack.WithoutEnv(), devstack.WithLogger(quietLogger(t)), devstack.WithoutNeo4j()}
 
 	out := filepath.Join(t.TempDir(), "env")
 	script := `printf '%s\n%s\n%s\n' "$DATABASE_URL" "$REDIS_URL" "$NATS_URL" > "$1"; exit 0`
@@ -226,4 +260,14 @@ func TestRunWith(t *testing.T) {
 	var exitErr *exec.ExitError
 	require.True(t, errors.As(err, &exitErr), "got %v", err)
 	require.Equal(t, 3, exitErr.ExitCode())
+}
+
+func TestMissingToolsNameTheInstall(t *testing.T) {
+	t.Setenv("PATH", t.TempDir()) // no java, javac or mvn
+	only := []devstack.Option{devstack.WithoutEnv(), devstack.WithLogger(quietLogger(t)), devstack.WithCacheDir(t.TempDir()),
+		devstack.WithoutPostgres(), devstack.WithoutRedis(), devstack.WithoutNATS()}
+
+	_, err := devstack.Start(context.Background(), t.TempDir(), only...)
+	require.ErrorContains(t, err, "apt-get install -y openjdk-17-jdk-headless maven")
+	require.ErrorContains(t, err, devstack.EnvNeo4jURL)
 }

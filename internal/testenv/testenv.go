@@ -4,18 +4,21 @@
 // # One stack per test process
 //
 // Stack(t) starts the stack on first use (sync.Once) and keeps it for the whole test
-// process. When DATABASE_URL, REDIS_URL and NATS_URL are set (`make test` runs
-// `studio stack -- go test ./...`, which starts one stack and exports them), those
-// servers are used and nothing is started. Otherwise a private stack is started under
-// a fresh /tmp/studio-testenv-* folder.
+// process. When DATABASE_URL, REDIS_URL, NATS_URL and NEO4J_URL are set (`make
+// test` runs `studio stack -- go test ./...`, which starts one stack and exports them),
+// those servers are used and nothing is started. Otherwise a private stack is started
+// under a fresh /tmp/studio-testenv-* folder (servers whose URL is set are still reused).
+//
+// Neo4j Community has a single database, so tests share it: Neo4j(t) returns its URL
+// and tests keep apart by scoping their data (e.g. a random organization id).
 //
 // To stop that private stack and delete its folder when the tests end, call Main from
 // TestMain:
 //
 //	func TestMain(m *testing.M) { testenv.Main(m) }
 //
-// Without Main the stack still cannot outlive the process: redis-server and postgres
-// are child processes that receive a signal when the test binary exits (Pdeathsig),
+// Without Main the stack still cannot outlive the process: redis-server, postgres
+// and Neo4j are child processes that receive a signal when the test binary exits (Pdeathsig),
 // and NATS is embedded. The folder is left behind and garbage-collected by the next
 // test process that starts a private stack (folders whose owner pid is gone).
 package testenv
@@ -77,7 +80,7 @@ func startShared() (*devstack.Stack, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	log := logger()
-	if os.Getenv(devstack.EnvDatabaseURL) != "" && os.Getenv(devstack.EnvRedisURL) != "" && os.Getenv(devstack.EnvNatsURL) != "" {
+	if allSet(devstack.EnvDatabaseURL, devstack.EnvRedisURL, devstack.EnvNatsURL, devstack.EnvNeo4jURL) {
 		st, err := devstack.Start(ctx, os.TempDir(), devstack.WithLogger(log))
 		return st, "", err
 	}
@@ -100,6 +103,15 @@ func startShared() (*devstack.Stack, string, error) {
 		return nil, "", err
 	}
 	return st, dir, nil
+}
+
+func allSet(keys ...string) bool {
+	for _, k := range keys {
+		if os.Getenv(k) == "" {
+			return false
+		}
+	}
+	return true
 }
 
 // logger: warnings only, unless STUDIO_TESTENV_LOG=info|debug.
@@ -222,4 +234,15 @@ func databaseName(testName string) string {
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	return "t_" + base + "_" + hex.EncodeToString(rnd[:])
+}
+
+// Neo4j returns the Bolt URL of the stack's Neo4j (bolt://[user:password@]host:port).
+// The database is shared by every test: scope the data a test writes.
+func Neo4j(t testing.TB) string {
+	t.Helper()
+	st := Stack(t)
+	if st.Neo4jURL == "" {
+		t.Fatalf("testenv: stack has no Neo4j")
+	}
+	return st.Neo4jURL
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 	"github.com/stretchr/testify/require"
 
 	"github.com/studio-platform/studio/internal/testenv"
@@ -26,6 +27,18 @@ func TestStackIsShared(t *testing.T) {
 	require.NotEmpty(t, a.DatabaseURL)
 	require.NotEmpty(t, a.RedisURL)
 	require.NotEmpty(t, a.NatsURL)
+	require.NotEmpty(t, a.Neo4jURL)
+}
+
+func TestNeo4j(t *testing.T) {
+	ctx := context.Background()
+	drv, err := neo4j.NewDriverWithContext(testenv.Neo4j(t), neo4j.NoAuth())
+	require.NoError(t, err)
+	defer drv.Close(ctx)
+	res, err := neo4j.ExecuteQuery(ctx, drv, "RETURN 40 + $n AS v", map[string]any{"n": 2}, neo4j.EagerResultTransformer)
+	require.NoError(t, err)
+	v, _ := res.Records[0].Get("v")
+	require.EqualValues(t, 42, v)
 }
 
 func TestDatabase(t *testing.T) {

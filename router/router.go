@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/studio-platform/studio/internal/auth"
 	"github.com/studio-platform/studio/internal/health"
@@ -148,6 +149,15 @@ type Router struct {
 	handler http.Handler
 	gateway *gateway.Gateway
 	metrics *metrics.Metrics
+	redis   *redis.Client // nil without Edge.Redis.URL
+}
+
+// Close releases the router's connections (Redis).
+func (r *Router) Close() error {
+	if r.redis != nil {
+		return r.redis.Close()
+	}
+	return nil
 }
 
 // New builds the router.
@@ -228,7 +238,15 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 	if cfg.MaxBodyBytes > 0 {
 		srvOpts = append(srvOpts, server.WithMaxBodyBytes(cfg.MaxBodyBytes))
 	}
-	return &Router{handler: server.New(gw, srvOpts...), gateway: gw, metrics: m}, nil
+	edge, rdb, err := edgeOptions(cfg.Edge, sg, o.log)
+	if err != nil {
+		if rdb != nil {
+			_ = rdb.Close()
+		}
+		return nil, err
+	}
+	srvOpts = append(srvOpts, edge...)
+	return &Router{handler: server.New(gw, srvOpts...), gateway: gw, metrics: m, redis: rdb}, nil
 }
 
 // Handler serves /graphql, GraphiQL at /, /health, /ready and /metrics.

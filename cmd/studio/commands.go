@@ -125,6 +125,7 @@ func runRouter(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer r.Close()
 	srv := &http.Server{Addr: c.Listen, Handler: r.Handler(), ReadHeaderTimeout: 10 * time.Second, ConnState: r.Metrics().ConnState}
 	return serve.Run(ctx, srv, serve.WithLogger(log), serve.WithOnListen(func(a net.Addr) {
 		log.Info("router listening", "graphql", "http://"+a.String()+"/graphql", "supergraph", c.Supergraph, "profile", c.Profile)
@@ -354,6 +355,7 @@ func runDev(ctx context.Context, args []string) error {
 		IdentityAddr:   addrs[identity.Name],
 		ComplianceAddr: addrs[compliance.Name],
 		Seed:           true,
+		RouterEdge:     devEdge(stack.RedisURL),
 	}, platform.WithLogger(log))
 	if err != nil {
 		return err
@@ -383,6 +385,15 @@ Ctrl-C stops everything.
 	<-ctx.Done()
 	log.Info("shutting down")
 	return nil
+}
+
+// devEdge is the dev profile's edge: the public defaults (CSRF prevention,
+// rate limits, APQ) on the stack's Redis, and CORS for a local web app.
+func devEdge(redisURL string) config.Edge {
+	e := config.Default(config.ProfileDev).Edge
+	e.Redis.URL = redisURL
+	e.CORS.AllowOrigins = []string{"http://localhost:3000"}
+	return e
 }
 
 func portOf(addr string) string {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/studio-platform/studio/router"
+	"github.com/studio-platform/studio/router/config"
 	"github.com/studio-platform/studio/subgraphs/compliance"
 	"github.com/studio-platform/studio/subgraphs/identity"
 	"github.com/studio-platform/studio/subgraphs/kit"
@@ -30,6 +31,9 @@ type Config struct {
 	ComplianceAddr string
 	// Seed loads the demo data (idempotent).
 	Seed bool
+	// RouterEdge is the router's public edge (rate limits, CSRF, CORS, APQ...);
+	// the zero value turns it off.
+	RouterEdge config.Edge
 }
 
 // Validate reports every problem at once.
@@ -169,11 +173,13 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 			identity.Name:   p.IdentityURL + "/graphql",
 			compliance.Name: p.ComplianceURL + "/graphql",
 		},
+		Edge: cfg.RouterEdge,
 	}, append([]router.Option{router.WithLogger(o.log.With("service", "router"))}, o.router...)...)
 	if err != nil {
 		routerLn.Close()
 		return nil, fmt.Errorf("platform: router: %w", err)
 	}
+	p.closers = append(p.closers, func() { _ = r.Close() })
 	p.serve(routerLn, o.wrapped("router", r.Handler()), o.log)
 	return p, nil
 }

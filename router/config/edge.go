@@ -32,6 +32,9 @@ type RedisConfig struct {
 	URL string `yaml:"url"`
 	// Timeout bounds each Redis call on the request path (default 200ms).
 	Timeout time.Duration `yaml:"timeout"`
+	// KeyPrefix starts every key the router writes (default "studio:"), so
+	// that deployments can share one Redis.
+	KeyPrefix string `yaml:"key_prefix"`
 }
 
 // Rate is a GCRA rate: Requests per Per, with bursts of up to Burst at once.
@@ -81,7 +84,7 @@ type Login struct {
 	AccountArgument string `yaml:"account_argument"`
 	// PerAccount limits attempts per account (default 10 per 15 minutes, burst 5).
 	PerAccount Rate `yaml:"per_account"`
-	// PerIP limits attempts per client IP (default 50 per 15 minutes, burst 20).
+	// PerIP limits attempts per client IP (default 30 per 15 minutes, burst 10).
 	PerIP Rate `yaml:"per_ip"`
 	// FailOpen lets logins through when Redis is down (default false: they
 	// are refused with 503 while general limits fail open).
@@ -159,6 +162,9 @@ func (e *Edge) setDefaults() {
 	if e.Redis.Timeout == 0 {
 		e.Redis.Timeout = 200 * time.Millisecond
 	}
+	if e.Redis.KeyPrefix == "" {
+		e.Redis.KeyPrefix = "studio:"
+	}
 	rl := &e.RateLimit
 	if rl.Enabled == nil {
 		rl.Enabled = boolPtr(true)
@@ -172,7 +178,7 @@ func (e *Edge) setDefaults() {
 		rl.Login.AccountArgument = "email"
 	}
 	rl.Login.PerAccount.setDefaults(10, 15*time.Minute, 5)
-	rl.Login.PerIP.setDefaults(50, 15*time.Minute, 20)
+	rl.Login.PerIP.setDefaults(30, 15*time.Minute, 10)
 
 	if e.CSRF.Enabled == nil {
 		e.CSRF.Enabled = boolPtr(true)

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/studio-platform/studio/router/apq"
 	"github.com/studio-platform/studio/router/gateway"
 )
 
@@ -35,6 +36,9 @@ type graphqlHandler struct {
 	forward      []string
 	queryPlans   bool
 	playground   *playground // nil when GraphiQL is disabled
+	csrfHeaders  []string    // nil when CSRF prevention is off
+	persisted    *apq.Resolver
+	limits       *limiter // nil when rate limits are off
 }
 
 // httpError is a request the server refuses before execution.
@@ -72,16 +76,38 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if h.csrfHeaders != nil && !csrfSafe(r, h.csrfHeaders) {
+		writeError(w, media, &httpError{http.StatusBadRequest, CodeCSRF, csrfMessage})
+		return
+	}
+
 	var req gateway.Request
+	var documentID string
 	var herr *httpError
 	if r.Method == http.MethodGet {
-		req, herr = paramsFromURL(r.URL.RawQuery)
+		req, documentID, herr = paramsFromURL(r.URL.RawQuery)
 		req.ReadOnly = true
 	} else {
-		req, herr = h.paramsFromBody(w, r)
+		req, documentID, herr = h.paramsFromBody(w, r)
 	}
 	if herr != nil {
 		writeError(w, media, herr)
+		return
+	}
+	persisted, perr := h.persisted.Resolve(r.Context(), apq.Request{Query: req.Query, Extensions: req.Extensions, DocumentID: documentID})
+	if perr != nil {
+		if perr.Status == http.StatusOK {
+			w.Header().Set("Cache-Control", "private, no-cache, must-revalidate")
+		}
+		writeError(w, media, &httpError{perr.Status, perr.Code, perr.Message})
+		return
+	}
+	req.Query = persisted.Query
+	if req.Query == "" {
+		writeError(w, media, badRequest("missing the \"query\" parameter: it must be a string holding the GraphQL document"))
+		return
+	}
+	if h.limits != nil && !h.limits.admit(r.Context(), w, r, media, req) {
 		return
 	}
 	req.Header = h.forwardHeader(r.Header)
@@ -94,6 +120,9 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		panic("server: executor returned a nil response")
 	}
 	writeResponse(w, media, resp)
+	if resp.Kind == gateway.KindOK {
+		h.persisted.Register(r.Context(), persisted)
+	}
 	resp.Release()
 }
 
@@ -112,84 +141,83 @@ func (h *graphqlHandler) forwardHeader(in http.Header) http.Header {
 type rawParams struct {
 	Query         json.RawMessage `json:"query"`
 	OperationName json.RawMessage `json:"operationName"`
+	DocumentID    json.RawMessage `json:"documentId"`
 	Variables     json.RawMessage `json:"variables"`
 	Extensions    json.RawMessage `json:"extensions"`
 }
 
-func (h *graphqlHandler) paramsFromBody(w http.ResponseWriter, r *http.Request) (gateway.Request, *httpError) {
+func (h *graphqlHandler) paramsFromBody(w http.ResponseWriter, r *http.Request) (gateway.Request, string, *httpError) {
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
-		return gateway.Request{}, &httpError{http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
+		return gateway.Request{}, "", &httpError{http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
 			"missing Content-Type header: send the request as application/json"}
 	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || mt != mediaJSON {
-		return gateway.Request{}, &httpError{http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
+		return gateway.Request{}, "", &httpError{http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
 			fmt.Sprintf("unsupported Content-Type %q: send the request as application/json", ct)}
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
-		return gateway.Request{}, &httpError{http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
+		return gateway.Request{}, "", &httpError{http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
 			fmt.Sprintf("unsupported charset %q: the request body must be UTF-8", cs)}
 	}
 
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBodyBytes))
 	if err != nil {
 		if errors.As(err, new(*http.MaxBytesError)) {
-			return gateway.Request{}, &httpError{http.StatusRequestEntityTooLarge, CodePayloadTooLarge,
+			return gateway.Request{}, "", &httpError{http.StatusRequestEntityTooLarge, CodePayloadTooLarge,
 				fmt.Sprintf("request body is larger than the limit of %d bytes", h.maxBodyBytes)}
 		}
-		return gateway.Request{}, badRequest("cannot read the request body")
+		return gateway.Request{}, "", badRequest("cannot read the request body")
 	}
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
-		return gateway.Request{}, badRequest("the request body is empty: send a JSON object with a \"query\"")
+		return gateway.Request{}, "", badRequest("the request body is empty: send a JSON object with a \"query\"")
 	}
 	if trimmed[0] != '{' {
 		if json.Valid(trimmed) {
-			return gateway.Request{}, badRequest("the request body must be a JSON object (batched requests are not supported)")
+			return gateway.Request{}, "", badRequest("the request body must be a JSON object (batched requests are not supported)")
 		}
-		return gateway.Request{}, badRequest("the request body is not valid JSON")
+		return gateway.Request{}, "", badRequest("the request body is not valid JSON")
 	}
 	var raw rawParams
 	if err := json.Unmarshal(trimmed, &raw); err != nil {
 		var syn *json.SyntaxError
 		if errors.As(err, &syn) {
-			return gateway.Request{}, badRequest("the request body is not valid JSON: %s at offset %d", syn.Error(), syn.Offset)
+			return gateway.Request{}, "", badRequest("the request body is not valid JSON: %s at offset %d", syn.Error(), syn.Offset)
 		}
-		return gateway.Request{}, badRequest("the request body is not valid JSON")
+		return gateway.Request{}, "", badRequest("the request body is not valid JSON")
 	}
 
 	var req gateway.Request
 	if req.Query, err = stringParam("query", raw.Query); err != nil {
-		return req, badRequest("%s", err)
-	}
-	if req.Query == "" {
-		return req, badRequest("missing the \"query\" parameter: it must be a string holding the GraphQL document")
+		return req, "", badRequest("%s", err)
 	}
 	if req.OperationName, err = stringParam("operationName", raw.OperationName); err != nil {
-		return req, badRequest("%s", err)
+		return req, "", badRequest("%s", err)
 	}
 	if req.Variables, err = objectParam("variables", raw.Variables); err != nil {
-		return req, badRequest("%s", err)
+		return req, "", badRequest("%s", err)
 	}
 	if req.Extensions, err = objectParam("extensions", raw.Extensions); err != nil {
-		return req, badRequest("%s", err)
+		return req, "", badRequest("%s", err)
 	}
-	return req, nil
+	documentID, err := stringParam("documentId", raw.DocumentID)
+	if err != nil {
+		return req, "", badRequest("%s", err)
+	}
+	return req, documentID, nil
 }
 
 // paramsFromURL reads a GET request's parameters from the query string; the
 // variables and extensions parameters are JSON-encoded objects.
-func paramsFromURL(rawQuery string) (gateway.Request, *httpError) {
+func paramsFromURL(rawQuery string) (gateway.Request, string, *httpError) {
 	var req gateway.Request
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return req, badRequest("the URL query string is malformed")
+		return req, "", badRequest("the URL query string is malformed")
 	}
 	req.Query = q.Get("query")
-	if req.Query == "" {
-		return req, badRequest("missing the \"query\" parameter: it must hold the GraphQL document")
-	}
 	req.OperationName = q.Get("operationName")
 	for _, p := range []struct {
 		name string
@@ -200,13 +228,13 @@ func paramsFromURL(rawQuery string) (gateway.Request, *httpError) {
 			continue
 		}
 		if !json.Valid([]byte(v)) {
-			return req, badRequest("the %q parameter must be a JSON-encoded object", p.name)
+			return req, "", badRequest("the %q parameter must be a JSON-encoded object", p.name)
 		}
 		if *p.dst, err = objectParam(p.name, json.RawMessage(v)); err != nil {
-			return req, badRequest("%s", err)
+			return req, "", badRequest("%s", err)
 		}
 	}
-	return req, nil
+	return req, q.Get("documentId"), nil
 }
 
 // stringParam decodes an optional string parameter; absent or null gives "".

@@ -9,10 +9,13 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/studio-platform/studio/internal/auth"
 	"github.com/studio-platform/studio/internal/health"
 	"github.com/studio-platform/studio/internal/metrics"
+	"github.com/studio-platform/studio/router/apq"
+	"github.com/studio-platform/studio/router/clientip"
 	"github.com/studio-platform/studio/router/gateway"
 )
 
@@ -46,7 +49,21 @@ type config struct {
 	forwardHeaders []string
 	queryPlans     bool
 	graphiql       bool
+
+	csrf            bool
+	csrfHeaders     []string
+	cors            *CORS
+	securityHeaders bool
+	hsts            time.Duration
+	rateLimits      *RateLimits
+	clientIP        *clientip.Resolver
+	persisted       *apq.Resolver
 }
+
+// WithPersistedQueries resolves APQ hashes and persisted-operation ids
+// (see router/apq); without it, a request naming one gets
+// PERSISTED_QUERY_NOT_SUPPORTED.
+func WithPersistedQueries(r *apq.Resolver) Option { return func(c *config) { c.persisted = r } }
 
 // WithVerifier verifies bearer tokens on /graphql (see auth.Middleware): a bad
 // or expired token is answered with 401 before anything is executed; the
@@ -87,6 +104,8 @@ func WithGraphiQL(enabled bool) Option { return func(c *config) { c.graphiql = e
 // New returns the router's HTTP handler.
 func New(exec Executor, opts ...Option) http.Handler {
 	cfg := config{
+		csrfHeaders:  DefaultCSRFHeaders,
+		clientIP:     &clientip.Resolver{},
 		maxBodyBytes: DefaultMaxBodyBytes,
 		logger:       slog.Default(),
 		queryPlans:   true,
@@ -112,10 +131,27 @@ func New(exec Executor, opts ...Option) http.Handler {
 		forward:      append([]string{"Authorization", "Traceparent", "Tracestate", HeaderRequestID}, cfg.forwardHeaders...),
 		queryPlans:   cfg.queryPlans,
 		playground:   pg,
+		persisted:    cfg.persisted,
 	}
+	if gql.persisted == nil {
+		gql.persisted = apq.NewResolver(apq.WithLogger(cfg.logger))
+	}
+	if cfg.csrf {
+		gql.csrfHeaders = cfg.csrfHeaders
+	}
+	if cfg.rateLimits != nil {
+		gql.limits = newLimiter(*cfg.rateLimits, cfg.clientIP, cfg.logger, cfg.metrics.Registry())
+	}
+	// Outermost first: request id, CORS (answers preflights), private
+	// caching of credentialed responses, token verification, then GraphQL
+	// (CSRF, persisted queries, rate limits, execution).
 	var graphql http.Handler = gql
 	if cfg.verifier != nil {
 		graphql = auth.Middleware(cfg.verifier)(graphql)
+	}
+	graphql = privateResponses(graphql)
+	if cfg.cors != nil {
+		graphql = newCORS(*cfg.cors, graphql)
 	}
 	graphql = withRequestID(graphql)
 
@@ -132,5 +168,9 @@ func New(exec Executor, opts ...Option) http.Handler {
 
 	// recoverer passes the same *http.Request to the mux, so the metrics
 	// middleware sees r.Pattern and labels by route.
-	return cfg.metrics.Middleware(recoverer(cfg.logger, mux))
+	var h http.Handler = mux
+	if cfg.securityHeaders {
+		h = securityHeaders(cfg.hsts, h)
+	}
+	return cfg.metrics.Middleware(recoverer(cfg.logger, h))
 }

@@ -348,14 +348,14 @@ func TestGETRequest(t *testing.T) {
 		"query":         {"query Q($id: ID!) { user(id: $id) { name } }"},
 		"operationName": {"Q"},
 		"variables":     {`{"id":"QVBJcy5ndXJ1"}`},
-		"extensions":    {`{"persistedQuery":{"version":1}}`},
+		"extensions":    {`{"clientLibrary":{"name":"x"}}`},
 	}, ""))
 	require.Equal(t, http.StatusOK, res.Code)
 	req := f.last(t)
 	require.True(t, req.ReadOnly)
 	require.Equal(t, "Q", req.OperationName)
 	require.JSONEq(t, `"QVBJcy5ndXJ1"`, string(req.Variables["id"]))
-	require.JSONEq(t, `{"version":1}`, string(req.Extensions["persistedQuery"]))
+	require.JSONEq(t, `{"name":"x"}`, string(req.Extensions["clientLibrary"]))
 
 	res = serve(t, New(f, quiet), httptest.NewRequest(http.MethodGet, "/graphql?query=%zz", nil))
 	require.Equal(t, http.StatusBadRequest, res.Code)

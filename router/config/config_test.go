@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,4 +156,20 @@ func TestPolicyURL(t *testing.T) {
 	require.Equal(t, "http://policy:4000/graphql", c.PolicyURL)
 	_, err = Parse([]byte("policy_url: ftp://policy\n"), nil)
 	require.ErrorContains(t, err, "policy_url")
+}
+
+// The README's example is a valid file.
+func TestREADMEExample(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	s := string(readme)
+	i := strings.Index(s, "## Running in public")
+	require.GreaterOrEqual(t, i, 0)
+	s = s[i:]
+	start := strings.Index(s, "```yaml\n") + len("```yaml\n")
+	end := strings.Index(s[start:], "```")
+	c, err := Parse([]byte(s[start:start+end]), env(map[string]string{"JWKS_URL": "http://identity:4001/.well-known/jwks.json", "REDIS_URL": "redis://redis:6379/0"}))
+	require.NoError(t, err)
+	require.Equal(t, PersistedSafelist, c.PersistedQueries.Mode)
+	require.Equal(t, "0.0.0.0:4000", c.Listen)
 }

@@ -17,8 +17,9 @@ func WithAuthorization(opts ...authz.Option) Option {
 }
 
 // authorize decides what the request may see of the operation planned under
-// planKey: the operation is analysed once (cached), the decision is per request.
-func (g *Gateway) authorize(ctx context.Context, planKey string, in plan.Input, hdr http.Header) (authz.Decision, *authz.Guards, error) {
+// planKey: the operation is analysed once (cached; size estimates the analysis,
+// which holds the normalized operation), the decision is per request.
+func (g *Gateway) authorize(ctx context.Context, planKey string, in plan.Input, hdr http.Header, size int64) (authz.Decision, *authz.Guards, error) {
 	guards, ok := g.guards.get(planKey)
 	if !ok {
 		sel, err := plan.Normalize(g.sg.API, in.Document, in.Operation, in.Conditions)
@@ -26,7 +27,7 @@ func (g *Gateway) authorize(ctx context.Context, planKey string, in plan.Input, 
 			return authz.Decision{}, nil, err
 		}
 		guards = g.authz.Analyze(sel)
-		g.guards.put(planKey, guards, 1024) // a few fields per guarded element
+		g.guards.put(planKey, guards, size)
 	}
 	if guards.Len() == 0 {
 		return authz.Decision{}, guards, nil

@@ -437,7 +437,7 @@ func (g *Gateway) plan(ctx context.Context, pd *parsedDoc, op *ast.OperationDefi
 	var full *plan.Selection
 	decision := ""
 	if g.authz != nil {
-		d, guards, err := g.authorize(ctx, key.String(), in, hdr)
+		d, guards, err := g.authorize(ctx, key.String(), in, hdr, pd.size)
 		if err != nil {
 			return nil, "", err
 		}

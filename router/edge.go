@@ -44,7 +44,7 @@ func edgeOptions(e config.Edge, sg *supergraph.Supergraph, log *slog.Logger) ([]
 	case rdb == nil:
 		log.Warn("rate limits are off: they need redis.url (REDIS_URL)")
 	default:
-		login, err := loginField(rl.Login, sg)
+		login, err := loginField(rl.Login, sg, log)
 		if err != nil {
 			return nil, rdb, err
 		}
@@ -92,7 +92,7 @@ func rate(r config.Rate) ratelimit.Rate {
 // loginField resolves Type.field against the supergraph's root types; a
 // field the schema does not have is counted all the same (an operation
 // naming it fails validation anyway).
-func loginField(l config.Login, sg *supergraph.Supergraph) (ratelimit.LoginField, error) {
+func loginField(l config.Login, sg *supergraph.Supergraph, log *slog.Logger) (ratelimit.LoginField, error) {
 	typ, field := l.TypeAndField()
 	var op ast.Operation
 	switch {
@@ -104,6 +104,9 @@ func loginField(l config.Login, sg *supergraph.Supergraph) (ratelimit.LoginField
 		op = ast.Mutation
 	default:
 		return ratelimit.LoginField{}, fmt.Errorf("router: rate_limit.login.field: %s is not the query or mutation type", typ)
+	}
+	if t := sg.API.Types[typ]; t == nil || t.Fields.ForName(field) == nil {
+		log.Warn("rate_limit.login.field is not in the supergraph; login attempts are counted if it appears", "field", l.Field)
 	}
 	return ratelimit.LoginField{Operation: op, Field: field, Argument: l.AccountArgument}, nil
 }

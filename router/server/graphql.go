@@ -96,7 +96,8 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	persisted, perr := h.persisted.Resolve(r.Context(), apq.Request{Query: req.Query, Extensions: req.Extensions, DocumentID: documentID})
 	if perr != nil {
-		if perr.Status == http.StatusOK {
+		if perr.Status == http.StatusOK && w.Header().Get("Cache-Control") == "" {
+			// A 200 that must not be cached: a proxy would keep the client retrying.
 			w.Header().Set("Cache-Control", "private, no-cache, must-revalidate")
 		}
 		writeError(w, media, &httpError{perr.Status, perr.Code, perr.Message})

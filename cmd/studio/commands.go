@@ -166,6 +166,7 @@ func runSubgraph(ctx context.Context, args []string) error {
 	config := fs.String("config", "supergraph.yaml", "supergraph.yaml, for the default port")
 	seed := fs.Bool("seed", false, "load the demo data")
 	jwks := fs.String("jwks", os.Getenv("JWKS_URL"), "identity's JWKS URL (compliance)")
+	natsURL := fs.String("nats", os.Getenv("NATS_URL"), "NATS JetStream server the outbox relay publishes events to (empty: events wait in the outbox)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -179,18 +180,19 @@ func runSubgraph(ctx context.Context, args []string) error {
 		addr = addrs[name]
 	}
 	dbURL := os.Getenv("DATABASE_URL")
+	evs := kit.WithEvents(kit.Events{NatsURL: *natsURL})
 	var handler http.Handler
 	var seeder func(context.Context) error
 	switch name {
 	case identity.Name:
-		svc, err := identity.New(ctx, identity.Config{DatabaseURL: dbURL}, kit.WithLogger(log))
+		svc, err := identity.New(ctx, identity.Config{DatabaseURL: dbURL}, kit.WithLogger(log), evs)
 		if err != nil {
 			return err
 		}
 		defer svc.Close()
 		handler, seeder = svc.Handler(), svc.Seed
 	case compliance.Name:
-		svc, err := compliance.New(ctx, compliance.Config{DatabaseURL: dbURL, JWKSURL: *jwks}, kit.WithLogger(log))
+		svc, err := compliance.New(ctx, compliance.Config{DatabaseURL: dbURL, JWKSURL: *jwks}, kit.WithLogger(log), evs)
 		if err != nil {
 			return err
 		}
@@ -350,6 +352,7 @@ func runDev(ctx context.Context, args []string) error {
 	defer stack.Close()
 	p, err := platform.Start(ctx, platform.Config{
 		DatabaseURL:    stack.DatabaseURL,
+		NatsURL:        stack.NatsURL,
 		SupergraphFile: *sgFile,
 		RouterAddr:     *routerAddr,
 		IdentityAddr:   addrs[identity.Name],

@@ -23,6 +23,9 @@ import (
 // Config says where each piece listens and which database it uses.
 type Config struct {
 	DatabaseURL string
+	// NatsURL is the NATS JetStream server the subgraphs publish their events
+	// to (kit.WithEvents). Empty: events wait in the outboxes.
+	NatsURL string
 	// SupergraphFile is the composed supergraph the router serves.
 	SupergraphFile string
 	// RouterAddr, IdentityAddr, ComplianceAddr are listen addresses; "127.0.0.1:0" picks a free port.
@@ -137,8 +140,9 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 	p.RouterURL = "http://" + routerLn.Addr().String()
 	jwks := p.IdentityURL + "/.well-known/jwks.json"
 
+	evs := kit.WithEvents(kit.Events{NatsURL: cfg.NatsURL})
 	p.Identity, err = identity.New(ctx, identity.Config{DatabaseURL: cfg.DatabaseURL},
-		append([]identity.Option{kit.WithLogger(o.log.With("service", "identity"))}, o.identity...)...)
+		append([]identity.Option{kit.WithLogger(o.log.With("service", "identity")), evs}, o.identity...)...)
 	if err != nil {
 		closeAll(idLn, compLn, routerLn)
 		return nil, fmt.Errorf("platform: identity: %w", err)
@@ -147,7 +151,7 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 	p.serve(idLn, o.wrapped(identity.Name, p.Identity.Handler()), o.log)
 
 	p.Compliance, err = compliance.New(ctx, compliance.Config{DatabaseURL: cfg.DatabaseURL, JWKSURL: jwks},
-		append([]compliance.Option{kit.WithLogger(o.log.With("service", "compliance"))}, o.compliance...)...)
+		append([]compliance.Option{kit.WithLogger(o.log.With("service", "compliance")), evs}, o.compliance...)...)
 	if err != nil {
 		closeAll(compLn, routerLn)
 		return nil, fmt.Errorf("platform: compliance: %w", err)

@@ -66,6 +66,7 @@ func start(t testing.TB, limits kit.Limits) *graph {
 	g := &graph{identity: counted{queries: &pg.QueryCounter{}}, compliance: counted{queries: &pg.QueryCounter{}}}
 	p, err := platform.Start(context.Background(), platform.Config{
 		DatabaseURL:    testenv.Database(t),
+		NatsURL:        testenv.Stack(t).NatsURL,
 		SupergraphFile: "../../schema/supergraph.graphql",
 		RouterAddr:     "127.0.0.1:0",
 		IdentityAddr:   "127.0.0.1:0",

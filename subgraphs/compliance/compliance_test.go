@@ -20,8 +20,10 @@ import (
 	"github.com/studio-platform/studio/subgraphs/compliance/graph"
 	"github.com/studio-platform/studio/subgraphs/compliance/graph/generated"
 	"github.com/studio-platform/studio/subgraphs/compliance/loaders"
+	"github.com/studio-platform/studio/subgraphs/compliance/store"
 	"github.com/studio-platform/studio/subgraphs/demo"
 	"github.com/studio-platform/studio/subgraphs/identity"
+	"github.com/studio-platform/studio/subgraphs/internal/eventtest"
 	"github.com/studio-platform/studio/subgraphs/internal/gqltest"
 	"github.com/studio-platform/studio/subgraphs/kit"
 )
@@ -40,6 +42,7 @@ type env struct {
 	signer      *auth.Signer // identity's: verifies the tokens
 	counter     *pg.QueryCounter
 	token       string // demo user (Acme Corp)
+	natsURL     string
 }
 
 // start runs identity and compliance on one database (separate schemas), both
@@ -49,7 +52,8 @@ func start(t *testing.T, jwks bool) *env {
 	t.Helper()
 	ctx := context.Background()
 	db := testenv.Database(t)
-	id, err := identity.New(ctx, identity.Config{DatabaseURL: db})
+	evs := kit.WithEvents(kit.Events{NatsURL: testenv.Stack(t).NatsURL})
+	id, err := identity.New(ctx, identity.Config{DatabaseURL: db}, evs)
 	require.NoError(t, err)
 	t.Cleanup(id.Close)
 	require.NoError(t, id.Seed(ctx))
@@ -57,7 +61,7 @@ func start(t *testing.T, jwks bool) *env {
 	t.Cleanup(idSrv.Close)
 
 	counter := &pg.QueryCounter{}
-	opts := []compliance.Option{kit.WithQueryTracer(counter), kit.WithLimits(countingLimits)}
+	opts := []compliance.Option{kit.WithQueryTracer(counter), kit.WithLimits(countingLimits), evs}
 	cfg := compliance.Config{DatabaseURL: db}
 	if jwks {
 		cfg.JWKSURL = idSrv.URL + "/.well-known/jwks.json"
@@ -72,7 +76,7 @@ func start(t *testing.T, jwks bool) *env {
 	srv := httptest.NewServer(svc.Handler())
 	t.Cleanup(srv.Close)
 
-	e := &env{identityURL: idSrv.URL + "/graphql", url: srv.URL + "/graphql", svc: svc, signer: id.Signer(), counter: counter}
+	e := &env{identityURL: idSrv.URL + "/graphql", url: srv.URL + "/graphql", svc: svc, signer: id.Signer(), counter: counter, natsURL: testenv.Stack(t).NatsURL}
 	e.token = login(t, e.identityURL, demo.DemoUser.Email, demo.Password)
 	return e
 }
@@ -170,6 +174,19 @@ func TestCreateProjectAddControlAddEvidence(t *testing.T) {
 	badURL := gqltest.Post(t, e.url, e.token, `mutation($in: AddEvidenceInput!) { addEvidence(input: $in) { id } }`,
 		map[string]any{"in": map[string]any{"controlId": ac.AddControl.ID, "title": "x", "url": "javascript:alert(1)"}})
 	require.Equal(t, []string{"BAD_USER_INPUT"}, badURL.Codes())
+
+	// Each write published its event (outbox → relay → JetStream), with the organization.
+	wait := 30 * time.Second
+	pe, org := eventtest.Wait(t, e.natsURL, store.SubjectProjectCreated, wait, func(p store.ProjectEvent) bool { return p.ID == cp.CreateProject.ID })
+	require.Equal(t, demo.OrgID, org)
+	require.Equal(t, store.ProjectEvent{ID: cp.CreateProject.ID, Name: "ISO 27001 Certification", Description: "Annex A", OwnerID: demo.DemoUser.ID}, pe)
+	ce, _ := eventtest.Wait(t, e.natsURL, store.SubjectControlAdded, wait, func(c store.ControlEvent) bool { return c.ID == ac2.AddControl.ID })
+	require.Equal(t, "IN_PROGRESS", ce.Status)
+	require.Equal(t, cp.CreateProject.ID, ce.ProjectID)
+	ee, _ := eventtest.Wait(t, e.natsURL, store.SubjectEvidenceSubmitted, wait, func(v store.EvidenceEvent) bool { return v.ID == ae.AddEvidence.ID })
+	require.Equal(t, ac.AddControl.ID, ee.ControlID)
+	// The demo seed's rows were published like any other (once: the second Seed inserted nothing).
+	eventtest.Wait(t, e.natsURL, store.SubjectProjectCreated, wait, func(p store.ProjectEvent) bool { return p.ID == demo.ProjectID })
 
 	var got struct{ Project *project }
 	gqltest.Post(t, e.url, e.token, `query($id: ID!) { project(id: $id) { `+projectFields+` } }`,

@@ -20,6 +20,8 @@ import (
 	"github.com/studio-platform/studio/subgraphs/demo"
 	"github.com/studio-platform/studio/subgraphs/identity"
 	"github.com/studio-platform/studio/subgraphs/identity/password"
+	"github.com/studio-platform/studio/subgraphs/identity/store"
+	"github.com/studio-platform/studio/subgraphs/internal/eventtest"
 	"github.com/studio-platform/studio/subgraphs/internal/gqltest"
 	"github.com/studio-platform/studio/subgraphs/kit"
 )
@@ -40,7 +42,8 @@ func start(t *testing.T, dbURL string) *env {
 	t.Helper()
 	counter := &pg.QueryCounter{}
 	svc, err := identity.New(context.Background(), identity.Config{DatabaseURL: dbURL},
-		kit.WithQueryTracer(counter), kit.WithLimits(kit.Limits{LoaderWait: 200 * time.Millisecond}))
+		kit.WithQueryTracer(counter), kit.WithLimits(kit.Limits{LoaderWait: 200 * time.Millisecond}),
+		kit.WithEvents(kit.Events{NatsURL: testenv.Stack(t).NatsURL}))
 	require.NoError(t, err)
 	t.Cleanup(svc.Close)
 	srv := httptest.NewServer(svc.Handler())
@@ -85,6 +88,14 @@ func TestSignUpLoginRefreshLogout(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, su.SignUp.User.ID, claims.Subject)
 	require.NotEmpty(t, claims.OrgID)
+
+	// The sign-up published organization.created and user.created (outbox → relay → JetStream).
+	nats := testenv.Stack(t).NatsURL
+	oc, org := eventtest.Wait(t, nats, store.SubjectOrganizationCreated, 30*time.Second, func(o store.OrganizationCreated) bool { return o.ID == claims.OrgID })
+	require.Equal(t, claims.OrgID, org)
+	require.Equal(t, store.OrganizationCreated{ID: claims.OrgID, Name: "Hopper & Co.", Slug: "hopper-co"}, oc)
+	uc, _ := eventtest.Wait(t, nats, store.SubjectUserCreated, 30*time.Second, func(u store.UserCreated) bool { return u.ID == claims.Subject })
+	require.Equal(t, store.UserCreated{ID: claims.Subject, OrganizationID: claims.OrgID, Email: "grace@example.com", Name: "Grace Hopper", Role: "ADMIN"}, uc)
 
 	// Same email again: BAD_USER_INPUT.
 	dup := gqltest.Post(t, e.url, "", `mutation($in: SignUpInput!) { signUp(input: $in) { accessToken } }`, map[string]any{

@@ -32,7 +32,14 @@
 //     leak. Panics are recovered per request the same way.
 //   - Input limits (Input, Max* constants): every string argument is bounded
 //     and all problems of one input come back as one BAD_USER_INPUT error.
+//   - Events (internal/events): every subgraph's schema has the outbox (Open
+//     applies events.Migrations after the subgraph's own), so a write appends
+//     its event in its own transaction; WithEvents(Events{NatsURL}) connects
+//     to NATS at Serve, ensures the STUDIO stream and runs the outbox relay on
+//     a small pool of its own without the query tracers (SQL-counting tests
+//     count only requests), with a "nats" readiness check.
 //   - A seam for shared machinery (WithMount): a MountFunc gets the store, the
-//     logger, the mux and the readiness checks once the store is open, and
-//     returns a cleanup that Close runs (the events outbox relay plugs in here).
+//     logger, the metrics registry, the mux, the readiness checks and (with
+//     WithEvents) the JetStream handle for consumers once the store is open,
+//     and returns a cleanup that Close runs.
 package kit

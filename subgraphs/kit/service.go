@@ -15,10 +15,13 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/studio-platform/studio/internal/auth"
+	"github.com/studio-platform/studio/internal/events"
 	"github.com/studio-platform/studio/internal/health"
 	"github.com/studio-platform/studio/internal/metrics"
 	"github.com/studio-platform/studio/internal/pg"
@@ -69,6 +72,7 @@ type options struct {
 	verifier auth.Verifier
 	limits   Limits
 	mounts   []MountFunc
+	events   *Events
 }
 
 // WithLogger sets the logger (default slog.Default()).
@@ -119,7 +123,8 @@ type Config struct {
 	DatabaseURL string
 	// Schema is the PostgreSQL schema the subgraph owns.
 	Schema string
-	// Migrations are the *.sql files applied in order (nil: none).
+	// Migrations are the *.sql files applied in order (nil: none); the
+	// events outbox's (events_NNNN_*.sql) follow them.
 	Migrations fs.FS
 }
 
@@ -149,7 +154,7 @@ type Service struct {
 }
 
 // Open connects to the database, creates the subgraph's schema and applies its
-// migrations. Close releases it.
+// migrations, then the events outbox's. Close releases it.
 func Open(ctx context.Context, cfg Config, opts ...Option) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -163,7 +168,7 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Service, error) {
 	for _, t := range o.tracers {
 		pgOpts = append(pgOpts, pg.WithTracer(t))
 	}
-	db, err := pg.OpenDB(ctx, cfg.DatabaseURL, cfg.Schema, cfg.Migrations, pgOpts...)
+	db, err := pg.OpenDB(ctx, cfg.DatabaseURL, cfg.Schema, events.WithMigrations(cfg.Migrations), pgOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.Name, err)
 	}
@@ -214,7 +219,17 @@ func (s *Service) Serve(ctx context.Context, api API) error {
 		return fmt.Errorf("%s: API.Schema is required", s.name)
 	}
 	mux := http.NewServeMux()
-	m := &Mount{Name: s.name, DB: s.db, Log: s.o.log, mux: mux}
+	met := metrics.New(s.name)
+	m := &Mount{Name: s.name, DB: s.db, Log: s.o.log, Registry: met.Registry(), mux: mux}
+	if s.o.events != nil {
+		cleanup, err := s.startEvents(ctx, m, met.Registry())
+		if err != nil {
+			return fmt.Errorf("%s: events: %w", s.name, err)
+		}
+		if cleanup != nil {
+			s.cleanups = append(s.cleanups, cleanup)
+		}
+	}
 	for _, fn := range s.o.mounts {
 		cleanup, err := fn(ctx, m)
 		if err != nil {
@@ -228,7 +243,6 @@ func (s *Service) Serve(ctx context.Context, api API) error {
 	if api.Loaders != nil {
 		gql = api.Loaders.Middleware(s.o.limits)(gql)
 	}
-	met := metrics.New(s.name)
 	h := health.New(append([]health.Check{{Name: "postgres", Fn: s.db.Ping}}, m.checks...)...)
 	mux.Handle("/graphql", auth.Middleware(verifier)(gql))
 	mux.Handle("GET /health", h.Live())
@@ -255,11 +269,18 @@ func (s *Service) Close() {
 
 // Mount is what a MountFunc may use and extend.
 type Mount struct {
-	Name   string
-	DB     *pg.DB
-	Log    *slog.Logger
-	mux    *http.ServeMux
-	checks []health.Check
+	Name string
+	DB   *pg.DB
+	Log  *slog.Logger
+	// Registry is the service's Prometheus registry (served on /metrics).
+	Registry *prometheus.Registry
+	// JetStream is the events stream's NATS connection (WithEvents; nil
+	// without it or without a NATS URL), and EventOptions the options
+	// (logger, metrics) for events.Consume on it.
+	JetStream    jetstream.JetStream
+	EventOptions []events.Option
+	mux          *http.ServeMux
+	checks       []health.Check
 }
 
 // Handle adds a route to the service's mux.

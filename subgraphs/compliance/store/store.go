@@ -126,48 +126,56 @@ func (s *Store) EvidenceByControlIDs(ctx context.Context, orgID string, keys []k
 	return kit.Pages(ctx, s.Pool(), evidenceOfControl, keys, evidenceFields, orgID)
 }
 
-// CreateProject inserts p (ID, OrgID, Name, Description, OwnerID set) and fills CreatedAt.
+// CreateProject inserts p (ID, OrgID, Name, Description, OwnerID set), fills
+// CreatedAt and appends project.created.
 func (s *Store) CreateProject(ctx context.Context, p *model.Project) error {
-	err := s.Pool().QueryRow(ctx, `INSERT INTO projects (id, org_id, name, description, owner_id)
-		VALUES ($1, $2, $3, $4, $5) RETURNING created_at`, p.ID, p.OrgID, p.Name, p.Description, p.OwnerID).Scan(&p.CreatedAt)
-	if err != nil {
-		return fmt.Errorf("insert project: %w", err)
-	}
-	return nil
+	return pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO projects (id, org_id, name, description, owner_id)
+			VALUES ($1, $2, $3, $4, $5) RETURNING created_at`, p.ID, p.OrgID, p.Name, p.Description, p.OwnerID).Scan(&p.CreatedAt)
+		if err != nil {
+			return fmt.Errorf("insert project: %w", err)
+		}
+		return appendEvent(ctx, tx, SubjectProjectCreated, p.OrgID, projectEvent(p))
+	})
 }
 
 // AddControl inserts c into its project, which must belong to c.OrgID
-// (ErrNotFound otherwise); ErrDuplicate when the project has the code already.
+// (ErrNotFound otherwise), and appends control.added; ErrDuplicate when the
+// project has the code already.
 func (s *Store) AddControl(ctx context.Context, c *model.Control) error {
-	tag, err := s.Pool().Exec(ctx, `INSERT INTO controls (id, org_id, project_id, code, title, description, framework, status)
-		SELECT $1, $2, p.id, $4, $5, $6, $7, $8 FROM projects p WHERE p.id = $3 AND p.org_id = $2`,
-		c.ID, c.OrgID, c.ProjectID, c.Code, c.Title, c.Description, c.Framework, string(c.Status))
-	if isUniqueViolation(err) {
-		return ErrDuplicate
-	}
-	if err != nil {
-		return fmt.Errorf("insert control: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO controls (id, org_id, project_id, code, title, description, framework, status)
+			SELECT $1, $2, p.id, $4, $5, $6, $7, $8 FROM projects p WHERE p.id = $3 AND p.org_id = $2`,
+			c.ID, c.OrgID, c.ProjectID, c.Code, c.Title, c.Description, c.Framework, string(c.Status))
+		if isUniqueViolation(err) {
+			return ErrDuplicate
+		}
+		if err != nil {
+			return fmt.Errorf("insert control: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrNotFound
+		}
+		return appendEvent(ctx, tx, SubjectControlAdded, c.OrgID, controlEvent(c))
+	})
 }
 
 // AddEvidence inserts e for its control, which must belong to e.OrgID
-// (ErrNotFound otherwise), and fills CreatedAt.
+// (ErrNotFound otherwise), fills CreatedAt and appends evidence.submitted.
 func (s *Store) AddEvidence(ctx context.Context, e *model.Evidence) error {
-	err := s.Pool().QueryRow(ctx, `INSERT INTO evidence (id, org_id, control_id, title, description, url, submitted_by)
-		SELECT $1, $2, c.id, $4, $5, $6, $7 FROM controls c WHERE c.id = $3 AND c.org_id = $2
-		RETURNING created_at`,
-		e.ID, e.OrgID, e.ControlID, e.Title, e.Description, e.URL, e.SubmittedByID).Scan(&e.CreatedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("insert evidence: %w", err)
-	}
-	return nil
+	return pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO evidence (id, org_id, control_id, title, description, url, submitted_by)
+			SELECT $1, $2, c.id, $4, $5, $6, $7 FROM controls c WHERE c.id = $3 AND c.org_id = $2
+			RETURNING created_at`,
+			e.ID, e.OrgID, e.ControlID, e.Title, e.Description, e.URL, e.SubmittedByID).Scan(&e.CreatedAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("insert evidence: %w", err)
+		}
+		return appendEvent(ctx, tx, SubjectEvidenceSubmitted, e.OrgID, evidenceEvent(e))
+	})
 }
 
 func isUniqueViolation(err error) bool {

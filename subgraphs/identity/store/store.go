@@ -167,24 +167,31 @@ func (s *Store) CreateOrganizationWithAdmin(ctx context.Context, org *model.Orga
 		if _, err := tx.Exec(ctx, "INSERT INTO organizations (id, name, slug) VALUES ($1, $2, $3)", org.ID, org.Name, org.Slug); err != nil {
 			return classify(err)
 		}
+		if err := appendEvent(ctx, tx, SubjectOrganizationCreated, org.ID, OrganizationCreated{ID: org.ID, Name: org.Name, Slug: org.Slug}); err != nil {
+			return err
+		}
 		return insertUser(ctx, tx, u, passwordHash)
 	})
 }
 
 // CreateUser adds a user to an existing organization. Returns ErrEmailTaken.
 func (s *Store) CreateUser(ctx context.Context, u *model.User, passwordHash string) error {
-	return insertUser(ctx, s.Pool(), u, passwordHash)
+	return pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error { return insertUser(ctx, tx, u, passwordHash) })
 }
 
-type execer interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-func insertUser(ctx context.Context, db execer, u *model.User, passwordHash string) error {
-	err := db.QueryRow(ctx, `INSERT INTO users (id, org_id, email, name, role, password_hash)
+// insertUser inserts u and appends its user.created event in tx.
+func insertUser(ctx context.Context, tx pgx.Tx, u *model.User, passwordHash string) error {
+	err := tx.QueryRow(ctx, `INSERT INTO users (id, org_id, email, name, role, password_hash)
 		VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at`,
 		u.ID, u.OrganizationID, u.Email, u.Name, string(u.Role), passwordHash).Scan(&u.CreatedAt)
-	return classify(err)
+	if err := classify(err); err != nil {
+		return err
+	}
+	return appendEvent(ctx, tx, SubjectUserCreated, u.OrganizationID, userCreated(u.ID, u.OrganizationID, u.Email, u.Name, string(u.Role)))
+}
+
+func userCreated(id, orgID, email, name, role string) UserCreated {
+	return UserCreated{ID: id, OrganizationID: orgID, Email: email, Name: name, Role: role}
 }
 
 func classify(err error) error {

@@ -197,6 +197,10 @@ func TestFiftyProjectsCostOneEntityCallAndOneQuery(t *testing.T) {
 		g.compliance.reset()
 		resp := g.post(t, token, query, nil)
 		require.Empty(t, resp.Errors)
+		// Every statement is scoped by organization in SQL.
+		for _, q := range append(g.identity.queries.Queries(), g.compliance.queries.Queries()...) {
+			require.True(t, strings.Contains(q, "org_id = $2::uuid") || strings.Contains(q, "AND id = $2::uuid"), "unscoped: %s", q)
+		}
 		return resp, counts{g.identity.queries.Count(), g.identity.entities.Load(), g.compliance.queries.Count(), g.compliance.entities.Load()}
 	}
 

@@ -376,3 +376,54 @@ func TestOperationalRoutes(t *testing.T) {
 	require.Contains(t, sdl.Service.SDL, `@key(fields: "id")`)
 	require.Contains(t, sdl.Service.SDL, "federation/v2.3")
 }
+
+// TestOtherOrganizationsAreInvisibleInSQL asks for another organization and
+// its members by representation: the scoped SQL finds nothing, and every
+// statement the requests ran carries the caller's organization.
+func TestOtherOrganizationsAreInvisibleInSQL(t *testing.T) {
+	e := start(t, testenv.Database(t))
+	require.NoError(t, e.svc.Seed(context.Background()))
+	token := demoToken(t, e)
+	var su struct{ SignUp authPayload }
+	gqltest.Post(t, e.url, "", `mutation($in: SignUpInput!) { signUp(input: $in) { accessToken user { id } } }`, map[string]any{
+		"in": map[string]any{"email": "eve@other.test", "password": "password123", "name": "Eve", "organizationName": "Other Inc"},
+	}).Decode(t, &su)
+	var me struct {
+		Me struct {
+			Organization struct {
+				ID string `json:"id"`
+			} `json:"organization"`
+		} `json:"me"`
+	}
+	gqltest.Post(t, e.url, su.SignUp.AccessToken, `{ me { organization { id } } }`, nil).Decode(t, &me)
+	otherOrg := me.Me.Organization.ID
+	require.NotEmpty(t, otherOrg)
+
+	e.counter.Reset()
+	var out struct {
+		Entities []*struct {
+			ID      string `json:"id"`
+			Slug    string `json:"slug"`
+			Members struct {
+				TotalCount int `json:"totalCount"`
+			} `json:"members"`
+			Email string `json:"email"`
+		} `json:"_entities"`
+	}
+	gqltest.Post(t, e.url, token, `query($r: [_Any!]!) { _entities(representations: $r) {
+		... on Organization { id slug members { totalCount } } ... on User { id email } } }`, map[string]any{"r": []map[string]any{
+		{"__typename": "Organization", "id": demo.OrgID},
+		{"__typename": "Organization", "id": otherOrg},
+		{"__typename": "User", "id": su.SignUp.User.ID},
+	}}).Decode(t, &out)
+	require.Len(t, out.Entities, 3)
+	require.NotNil(t, out.Entities[0])
+	require.Equal(t, "acme", out.Entities[0].Slug)
+	require.Equal(t, 3, out.Entities[0].Members.TotalCount)
+	require.Nil(t, out.Entities[1], "another organization")
+	require.Nil(t, out.Entities[2], "another organization's user")
+	require.NotEmpty(t, e.counter.Queries())
+	for _, q := range e.counter.Queries() {
+		require.True(t, strings.Contains(q, "org_id = $2::uuid") || strings.Contains(q, "AND id = $2::uuid"), "unscoped: %s", q)
+	}
+}

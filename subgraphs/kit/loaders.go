@@ -29,7 +29,7 @@ type Scope struct {
 func NewLoader[K comparable, V any](s Scope, fetch func(ctx context.Context, orgID string, keys []K) ([]V, error)) *dataloader.Loader[K, V] {
 	opts := []dataloader.Option[K, V]{
 		dataloader.WithBatchCapacity[K, V](s.limits.MaxBatch),
-		dataloader.WithWait[K, V](s.limits.LoaderWait),
+		dataloader.WithWait[K, V](max(s.limits.LoaderWait, 0)), // NoWait: none
 	}
 	return dataloader.NewBatchedLoader(func(ctx context.Context, keys []K) []*dataloader.Result[V] {
 		out := make([]*dataloader.Result[V], len(keys))

@@ -31,7 +31,7 @@ import (
 const (
 	// DefaultLoaderWait is how long a loader collects keys before it fetches.
 	// Measured with BenchmarkDashboard (internal/platform; table in README.md).
-	DefaultLoaderWait = 10 * time.Millisecond
+	DefaultLoaderWait = 2 * time.Millisecond
 	// DefaultMaxBatch caps the keys of one loader batch (one SQL statement).
 	DefaultMaxBatch = 500
 )
@@ -51,11 +51,8 @@ type Limits struct {
 }
 
 func (l Limits) withDefaults() Limits {
-	switch {
-	case l.LoaderWait == 0:
+	if l.LoaderWait == 0 {
 		l.LoaderWait = DefaultLoaderWait
-	case l.LoaderWait < 0:
-		l.LoaderWait = 0
 	}
 	if l.MaxBatch <= 0 {
 		l.MaxBatch = DefaultMaxBatch

@@ -143,7 +143,7 @@ func TestCostFromComposedSupergraph(t *testing.T) {
 	require.NoError(t, err)
 	sg, err := supergraph.Parse(string(sdl))
 	require.NoError(t, err)
-	require.Equal(t, float64(8), estimate(t, sg, `{ count }`, nil))                           // the larger weight
+	require.Equal(t, float64(8), estimate(t, sg, `{ count }`, nil))                              // the larger weight
 	require.Equal(t, float64(1+3*5), estimate(t, sg, `{ page(last: 3) { items { id } } }`, nil)) // slicing arguments merged
 	require.Equal(t, float64(1+40*5), estimate(t, sg, `{ page { items { id } total } }`, nil))   // the larger assumedSize
 	require.Equal(t, float64(50*(5+3)), estimate(t, sg, `{ projects { notes } }`, nil))          // a scalar's weight

@@ -124,7 +124,20 @@ func (n *normalizer) collect(obj *ast.Definition, sets []ast.SelectionSet) ([]*F
 		subs  []ast.SelectionSet
 	}
 	var order []*pending
-	byKey := map[string]*pending{}
+	// Fields are found by response key: in the list while it is short, in a map
+	// once it is long.
+	var byKey map[string]*pending
+	find := func(key string) *pending {
+		if byKey != nil {
+			return byKey[key]
+		}
+		for _, p := range order {
+			if p.field.ResponseKey == key {
+				return p
+			}
+		}
+		return nil
+	}
 	var walk func(ss ast.SelectionSet, visited map[string]bool)
 	walk = func(ss ast.SelectionSet, visited map[string]bool) {
 		for _, sel := range ss {
@@ -137,7 +150,7 @@ func (n *normalizer) collect(obj *ast.Definition, sets []ast.SelectionSet) ([]*F
 				if key == "" {
 					key = sel.Name
 				}
-				p := byKey[key]
+				p := find(key)
 				if p == nil {
 					def := sel.Definition
 					if sel.Name != "__typename" {
@@ -152,8 +165,15 @@ func (n *normalizer) collect(obj *ast.Definition, sets []ast.SelectionSet) ([]*F
 						}
 					}
 					p = &pending{field: f}
-					byKey[key] = p
 					order = append(order, p)
+					if byKey != nil {
+						byKey[key] = p
+					} else if len(order) > 16 {
+						byKey = make(map[string]*pending, 2*len(order))
+						for _, o := range order {
+							byKey[o.field.ResponseKey] = o
+						}
+					}
 				}
 				if len(sel.SelectionSet) > 0 {
 					p.subs = append(p.subs, sel.SelectionSet)
@@ -167,6 +187,9 @@ func (n *normalizer) collect(obj *ast.Definition, sets []ast.SelectionSet) ([]*F
 				if !n.included(sel.Directives) || visited[sel.Name] {
 					continue
 				}
+				if visited == nil {
+					visited = map[string]bool{}
+				}
 				frag := n.fragments.ForName(sel.Name)
 				if frag == nil || !n.applies(obj, frag.TypeCondition) {
 					continue
@@ -178,7 +201,7 @@ func (n *normalizer) collect(obj *ast.Definition, sets []ast.SelectionSet) ([]*F
 		}
 	}
 	for _, ss := range sets {
-		walk(ss, map[string]bool{})
+		walk(ss, nil)
 	}
 	out := make([]*Field, 0, len(order))
 	for _, p := range order {

@@ -447,13 +447,12 @@ func (p *planner) mergeInto(at *[]*sNode, idx *map[nodeKey]int, b []*sNode) {
 			p.mergeInto(&m.children, &m.idx, n.children)
 			continue
 		}
-		c := *n
-		c.idx = nil
-		c.children = mergeNodes(nil, n.children)
+		// The nodes merged in were just built for this fetch: they are taken
+		// over, not copied.
 		if *idx != nil {
 			(*idx)[k] = len(a)
 		}
-		a = append(a, &c)
+		a = append(a, n)
 	}
 	p.setNodes(at, a)
 }
@@ -1508,8 +1507,14 @@ func (p *planner) addEntityFields(fn *fetchNode, typeName string, nodes []*sNode
 }
 
 func appendPath(path []string, f *Field) []string {
-	out := append(append([]string(nil), path...), f.DataKey())
+	lists := 0
 	for t := f.Def.Type; t != nil && t.Elem != nil; t = t.Elem {
+		lists++
+	}
+	out := make([]string, len(path), len(path)+1+lists)
+	copy(out, path)
+	out = append(out, f.DataKey())
+	for range lists {
 		out = append(out, "@")
 	}
 	return out

@@ -44,6 +44,7 @@ func runRouter(ctx context.Context, args []string) error {
 	introspection := fs.Bool("introspection", false, "answer __schema and __type (default: on in dev, off in public)")
 	graphiql := fs.Bool("graphiql", false, "serve GraphiQL (default: on in dev, off in public)")
 	queryPlans := fs.Bool("query-plans", false, "honour X-Studio-Query-Plan (default: on in dev, off in public)")
+	csrf := fs.Bool("csrf", true, "refuse requests a browser could send cross-site without a preflight (off only for conformance suites that GET without headers)")
 	labels := fs.String("override-labels", "", "comma-separated progressive-override labels to switch on")
 	policyURL := fs.String("policy-url", os.Getenv("POLICY_URL"), "GraphQL URL asked for @policy decisions (empty: every @policy is denied)")
 	lim := limits.Defaults()
@@ -86,6 +87,7 @@ func runRouter(ctx context.Context, args []string) error {
 		"introspection":           func() { c.Features.Introspection = introspection },
 		"graphiql":                func() { c.Features.GraphiQL = graphiql },
 		"query-plans":             func() { c.Features.QueryPlans = queryPlans },
+		"csrf":                    func() { c.CSRF.Enabled = csrf },
 		"override-labels":         func() { c.Execution.OverrideLabels = splitList(*labels) },
 		"max-tokens":              func() { c.Limits.MaxTokens = maxTokens },
 		"max-depth":               func() { c.Limits.MaxDepth = maxDepth },

@@ -18,7 +18,7 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-func newLimiter(t *testing.T) *Limiter {
+func newLimiter(t testing.TB) *Limiter {
 	t.Helper()
 	o, err := redis.ParseURL(testenv.Stack(t).RedisURL)
 	require.NoError(t, err)
@@ -110,4 +110,20 @@ func TestLoginAttempts(t *testing.T) {
 	require.Equal(t, []string{""}, count(`mutation { login(password: "p") { t } }`, "", nil))
 	_, err := f.LoginAttempts(`mutation { login(`, "", nil)
 	require.ErrorIs(t, err, ErrLoginDocument)
+}
+
+// BenchmarkCheck is one request's round trip: an IP and a user limit in one
+// script call.
+func BenchmarkCheck(b *testing.B) {
+	l := newLimiter(b)
+	ctx := context.Background()
+	rate := Rate{Requests: 1 << 30, Per: time.Second, Burst: 1 << 30}
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := l.Check(ctx, Limit{Policy: "ip", Key: "198.51.100.1", Rate: rate}, Limit{Policy: "user", Key: "u1", Rate: rate}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/studio-platform/studio/router/limits"
 	"github.com/studio-platform/studio/router/server"
 	"github.com/studio-platform/studio/router/supergraph"
+	"github.com/studio-platform/studio/router/transport"
 )
 
 // Config configures the router.
@@ -73,6 +74,25 @@ type Config struct {
 	// PlanningBudget is the most planning steps per operation (0:
 	// plan.DefaultMaxSteps).
 	PlanningBudget int
+	// ForwardHeaders are request headers forwarded to subgraphs besides
+	// Authorization, traceparent, tracestate and X-Request-Id.
+	ForwardHeaders []string
+
+	// RequestTimeout bounds one GraphQL request from its arrival to its
+	// response (DefaultRequestTimeout when zero).
+	RequestTimeout time.Duration
+	// SubgraphTimeout bounds one subgraph request (transport.DefaultTimeout when zero).
+	SubgraphTimeout time.Duration
+	// SubgraphMaxInFlight bounds the requests in flight to each subgraph (the
+	// bulkhead); zero means three quarters of the execution slots, so that
+	// one stalled subgraph leaves executions for the others.
+	SubgraphMaxInFlight int
+	// BreakerFailures is how many failed requests in a row open a subgraph's
+	// circuit breaker (transport.DefaultBreakerFailures when zero; negative
+	// switches breakers off); BreakerCooldown is how long it stays open
+	// before a probe (transport.DefaultBreakerCooldown when zero).
+	BreakerFailures int
+	BreakerCooldown time.Duration
 }
 
 // ConfigFrom maps a configuration file (router/config) onto a Config.
@@ -94,6 +114,12 @@ func ConfigFrom(c *config.Config) Config {
 		Edge:                    c.Edge,
 		Limits:                  ptrTo(c.Limits.Resolve()),
 		PlanningBudget:          derefOr(c.Limits.PlanningBudget, 0),
+		ForwardHeaders:          c.Resilience.ForwardHeaders,
+		RequestTimeout:          c.Resilience.RequestTimeout,
+		SubgraphTimeout:         c.Resilience.SubgraphTimeout,
+		SubgraphMaxInFlight:     c.Resilience.SubgraphMaxInFlight,
+		BreakerFailures:         c.Resilience.BreakerFailures,
+		BreakerCooldown:         c.Resilience.BreakerCooldown,
 	}
 }
 
@@ -106,6 +132,15 @@ func derefOr[T any](p *T, def T) T {
 	return *p
 }
 
+// Server timeouts (see Router.Server).
+const (
+	DefaultRequestTimeout    = 30 * time.Second
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultMaxHeaderBytes    = 64 << 10
+)
+
 // Validate reports every problem at once.
 func (c Config) Validate() error {
 	var errs []error
@@ -117,6 +152,14 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, errors.New("router: MaxBodyBytes must not be negative"))
+	}
+	for name, d := range map[string]time.Duration{"RequestTimeout": c.RequestTimeout, "SubgraphTimeout": c.SubgraphTimeout, "BreakerCooldown": c.BreakerCooldown} {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("router: %s must not be negative", name))
+		}
+	}
+	if c.SubgraphMaxInFlight < 0 {
+		errs = append(errs, errors.New("router: SubgraphMaxInFlight must not be negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -146,6 +189,7 @@ func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.client 
 
 // Router is a ready-to-serve router.
 type Router struct {
+	cfg     Config
 	handler http.Handler
 	gateway *gateway.Gateway
 	metrics *metrics.Metrics
@@ -182,26 +226,23 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 		return nil, fmt.Errorf("router: %w", err)
 	}
 	m := metrics.New("router")
-	fetches := prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "subgraph_fetch_duration_seconds",
-		Help:    "Duration of the router's requests to each subgraph.",
-		Buckets: prometheus.DefBuckets,
-	}, []string{"subgraph", "outcome"})
-	m.Registry().MustRegister(fetches)
-	execOpts := []execute.Option{execute.WithFetchObserver(func(service string, d time.Duration, err error) {
-		outcome := "ok"
-		if err != nil {
-			outcome = "error"
-		}
-		fetches.WithLabelValues(service, outcome).Observe(d.Seconds())
-	})}
+	slots := cfg.MaxConcurrentExecutions
+	if slots == 0 {
+		slots = gateway.DefaultMaxConcurrentExecutions()
+	}
+	inFlight := cfg.SubgraphMaxInFlight
+	if inFlight == 0 {
+		inFlight = max(1, slots*3/4)
+	}
+	topts := []transport.Option{transport.WithMaxInFlight(inFlight),
+		transport.WithDeduplication(cfg.DedupSubgraphRequests), transport.WithCleartextHTTP2(cfg.SubgraphH2C)}
+	topts = append(topts, subgraphMetrics(m)...)
 	for name, url := range cfg.SubgraphURLs {
-		execOpts = append(execOpts, execute.WithSubgraphURL(name, url))
+		topts = append(topts, transport.WithURL(name, url))
 	}
 	if o.client != nil {
-		execOpts = append(execOpts, execute.WithHTTPClient(o.client))
+		topts = append(topts, transport.WithHTTPClient(o.client))
 	}
-	execOpts = append(execOpts, execute.WithDeduplication(cfg.DedupSubgraphRequests), execute.WithCleartextHTTP2(cfg.SubgraphH2C))
 	decider := o.decider
 	if decider == nil && cfg.PolicyURL != "" {
 		decider = authz.NewHTTPDecider(cfg.PolicyURL)
@@ -209,7 +250,24 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 	if decider == nil {
 		decider = authz.DenyAll{}
 	}
-	gwOpts := []gateway.Option{gateway.WithLogger(o.log), gateway.WithExecutorOptions(execOpts...),
+	if cfg.SubgraphTimeout > 0 {
+		topts = append(topts, transport.WithTimeout(cfg.SubgraphTimeout))
+	}
+	switch {
+	case cfg.BreakerFailures < 0:
+		topts = append(topts, transport.WithBreaker(0, 0))
+	case cfg.BreakerFailures > 0 || cfg.BreakerCooldown > 0:
+		failures, cooldown := cfg.BreakerFailures, cfg.BreakerCooldown
+		if failures == 0 {
+			failures = transport.DefaultBreakerFailures
+		}
+		if cooldown == 0 {
+			cooldown = transport.DefaultBreakerCooldown
+		}
+		topts = append(topts, transport.WithBreaker(failures, cooldown))
+	}
+	tc := transport.New(execute.SubgraphURLs(sg), topts...)
+	gwOpts := []gateway.Option{gateway.WithLogger(o.log), gateway.WithExecutorOptions(execute.WithTransport(tc)),
 		gateway.WithAuthorization(authz.WithPolicyDecider(decider)),
 		gateway.WithMaxConcurrentExecutions(cfg.MaxConcurrentExecutions), gateway.WithRequestDeduplication(cfg.DedupRequests),
 		gateway.WithOverrideLabels(cfg.OverrideLabels...), gateway.WithPlanningBudget(cfg.PlanningBudget), gateway.WithIntrospection(!cfg.DisableIntrospection)}
@@ -218,20 +276,27 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 	}
 	gw := gateway.New(sg, gwOpts...)
 
+	m.Registry().MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "shared_waiters",
+		Help: "Requests waiting for a deduplicated execution or subgraph request in flight.",
+	}, func() float64 { return float64(gw.SharedWaiters()) }))
+
 	verifier := o.verifier
 	if verifier == nil && cfg.JWKSURL != "" {
 		verifier = auth.NewJWKSVerifier(cfg.JWKSURL)
 	}
 	var checks []health.Check
 	for _, g := range sg.Graphs {
-		url := g.URL
-		if u, ok := cfg.SubgraphURLs[g.Name]; ok {
-			url = u
-		}
-		checks = append(checks, subgraphCheck(g.Name, url))
+		checks = append(checks, subgraphCheck(g.Name, tc))
 	}
+	requestTimeout := cfg.RequestTimeout
+	if requestTimeout == 0 {
+		requestTimeout = DefaultRequestTimeout
+	}
+	cfg.RequestTimeout = requestTimeout
 	srvOpts := []server.Option{server.WithMetrics(m), server.WithLogger(o.log), server.WithReadyChecks(checks...),
-		server.WithQueryPlans(!cfg.HideQueryPlans), server.WithGraphiQL(!cfg.DisableGraphiQL)}
+		server.WithQueryPlans(!cfg.HideQueryPlans), server.WithGraphiQL(!cfg.DisableGraphiQL),
+		server.WithForwardHeaders(cfg.ForwardHeaders...), server.WithRequestTimeout(requestTimeout)}
 	if verifier != nil {
 		srvOpts = append(srvOpts, server.WithVerifier(verifier))
 	}
@@ -246,7 +311,66 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 		return nil, err
 	}
 	srvOpts = append(srvOpts, edge...)
-	return &Router{handler: server.New(gw, srvOpts...), gateway: gw, metrics: m, redis: rdb}, nil
+	return &Router{cfg: cfg, handler: server.New(gw, srvOpts...), gateway: gw, metrics: m, redis: rdb}, nil
+}
+
+// Server returns an http.Server for the router's handler with every timeout
+// set: headers within DefaultReadHeaderTimeout, the whole request (body
+// included) within DefaultReadTimeout, the response written within the
+// request timeout plus 10 s, idle keep-alive connections closed after
+// DefaultIdleTimeout; and active_connections kept by its ConnState hook.
+func (r *Router) Server(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           r.handler,
+		ReadHeaderTimeout: DefaultReadHeaderTimeout,
+		ReadTimeout:       DefaultReadTimeout,
+		WriteTimeout:      r.cfg.RequestTimeout + 10*time.Second,
+		IdleTimeout:       DefaultIdleTimeout,
+		MaxHeaderBytes:    DefaultMaxHeaderBytes,
+		ConnState:         r.metrics.ConnState,
+	}
+}
+
+// subgraphMetrics counts and times every subgraph request and shows each
+// breaker's state.
+func subgraphMetrics(m *metrics.Metrics) []transport.Option {
+	fetches := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "subgraph_fetch_duration_seconds",
+		Help:    "Duration of the router's requests to each subgraph (requests sent).",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"subgraph", "outcome"})
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "subgraph_requests_total",
+		Help: "The router's requests to each subgraph, by outcome: ok, or the error code (SUBGRAPH_TIMEOUT, SUBGRAPH_UNAVAILABLE: not sent, SUBREQUEST_HTTP_ERROR).",
+	}, []string{"subgraph", "outcome"})
+	open := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "subgraph_breaker_open",
+		Help: "1 while a subgraph's circuit breaker is open (its requests fail fast).",
+	}, []string{"subgraph"})
+	m.Registry().MustRegister(fetches, requests, open)
+	return []transport.Option{
+		transport.WithObserver(func(service string, d time.Duration, err error) {
+			outcome := "ok"
+			if err != nil {
+				outcome = transport.Code(err)
+			}
+			requests.WithLabelValues(service, outcome).Inc()
+			if !errors.Is(err, transport.ErrUnavailable) {
+				if err != nil {
+					outcome = "error"
+				}
+				fetches.WithLabelValues(service, outcome).Observe(d.Seconds())
+			}
+		}),
+		transport.WithStateObserver(func(service string, isOpen bool) {
+			v := 0.0
+			if isOpen {
+				v = 1
+			}
+			open.WithLabelValues(service).Set(v)
+		}),
+	}
 }
 
 // Handler serves /graphql, GraphiQL at /, /health, /ready and /metrics.
@@ -255,19 +379,22 @@ func (r *Router) Handler() http.Handler { return r.handler }
 // Metrics returns the router's metrics (for the server's ConnState hook).
 func (r *Router) Metrics() *metrics.Metrics { return r.metrics }
 
-// subgraphCheck is ready when the subgraph answers a trivial query.
-func subgraphCheck(name, url string) health.Check {
-	client := &http.Client{Timeout: 2 * time.Second}
+// subgraphCheck is ready when the subgraph answers a trivial query (its
+// breaker, when open, says so at once).
+func subgraphCheck(name string, tc *transport.Client) health.Check {
 	return health.Check{Name: "subgraph:" + name, Fn: func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(`{"query":"{__typename}"}`))
+		if tc.Open(name) {
+			return fmt.Errorf("subgraph %s: circuit breaker open", name)
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, tc.URL(name), strings.NewReader(`{"query":"{__typename}"}`))
 		if err != nil {
 			return err
 		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept", "application/json")
-		resp, err := client.Do(req)
+		resp, err := tc.HTTPClient().Do(req)
 		if err != nil {
-			return fmt.Errorf("subgraph %s: %w", name, err)
+			return fmt.Errorf("subgraph %s: %s", name, transport.Describe(err))
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode >= 300 {

@@ -22,6 +22,7 @@ import (
 	"github.com/studio-platform/studio/router/execute"
 	"github.com/studio-platform/studio/router/gateway"
 	"github.com/studio-platform/studio/router/supergraph"
+	"github.com/studio-platform/studio/router/transport"
 )
 
 // setup serves the four benchmark subgraphs in-process and builds a gateway for them.
@@ -172,7 +173,7 @@ func (m *memoryTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // BenchmarkExecutor runs the benchmark query with every subgraph response
 // served from memory (see memoryTransport), one query at a time.
 func BenchmarkExecutor(b *testing.B) {
-	mem := &memoryTransport{next: execute.NewTransport(), seen: map[string][]byte{}}
+	mem := &memoryTransport{next: transport.NewHTTPTransport(), seen: map[string][]byte{}}
 	gw, query, st := setup(b, gateway.WithExecutorOptions(execute.WithHTTPClient(&http.Client{Transport: mem})))
 	var want struct {
 		Data json.RawMessage `json:"data"`

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/studio-platform/studio/internal/devstack"
 	"github.com/studio-platform/studio/internal/platform"
@@ -22,6 +21,7 @@ import (
 	"github.com/studio-platform/studio/router/config"
 	"github.com/studio-platform/studio/router/limits"
 	"github.com/studio-platform/studio/router/plan"
+	"github.com/studio-platform/studio/router/transport"
 	"github.com/studio-platform/studio/subgraphs/compliance"
 	"github.com/studio-platform/studio/subgraphs/demo"
 	"github.com/studio-platform/studio/subgraphs/identity"
@@ -58,6 +58,10 @@ func runRouter(ctx context.Context, args []string) error {
 	maxCost := fs.Float64("max-cost", lim.MaxCost, "highest estimated cost (@cost/@listSize demand control) of an operation (0: no limit)")
 	listSize := fs.Int("default-list-size", lim.DefaultListSize, "list size the cost estimate assumes without @listSize")
 	planBudget := fs.Int("planning-budget", plan.DefaultMaxSteps, "most planning steps for one operation")
+	forward := fs.String("forward-headers", "", "comma-separated request headers forwarded to subgraphs (besides Authorization, traceparent, tracestate, X-Request-Id)")
+	reqTimeout := fs.Duration("request-timeout", router.DefaultRequestTimeout, "bound on one GraphQL request")
+	sgTimeout := fs.Duration("subgraph-timeout", transport.DefaultTimeout, "bound on one subgraph request")
+	sgInFlight := fs.Int("subgraph-max-in-flight", 0, "requests in flight to each subgraph (default 3/4 of --max-executions)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -99,6 +103,10 @@ func runRouter(ctx context.Context, args []string) error {
 		"max-cost":                func() { c.Limits.MaxCost = maxCost },
 		"default-list-size":       func() { c.Limits.DefaultListSize = listSize },
 		"planning-budget":         func() { c.Limits.PlanningBudget = planBudget },
+		"forward-headers":         func() { c.Resilience.ForwardHeaders = splitList(*forward) },
+		"request-timeout":         func() { c.Resilience.RequestTimeout = *reqTimeout },
+		"subgraph-timeout":        func() { c.Resilience.SubgraphTimeout = *sgTimeout },
+		"subgraph-max-in-flight":  func() { c.Resilience.SubgraphMaxInFlight = *sgInFlight },
 	} {
 		if set[name] {
 			apply()
@@ -128,7 +136,7 @@ func runRouter(ctx context.Context, args []string) error {
 		return err
 	}
 	defer r.Close()
-	srv := &http.Server{Addr: c.Listen, Handler: r.Handler(), ReadHeaderTimeout: 10 * time.Second, ConnState: r.Metrics().ConnState}
+	srv := r.Server(c.Listen)
 	return serve.Run(ctx, srv, serve.WithLogger(log), serve.WithOnListen(func(a net.Addr) {
 		log.Info("router listening", "graphql", "http://"+a.String()+"/graphql", "supergraph", c.Supergraph, "profile", c.Profile)
 	}))
@@ -208,7 +216,7 @@ func runSubgraph(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	srv := &http.Server{Addr: addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := serve.NewServer(addr, handler)
 	return serve.Run(ctx, srv, serve.WithLogger(log), serve.WithOnListen(func(a net.Addr) {
 		log.Info("subgraph listening", "graphql", "http://"+a.String()+"/graphql")
 	}))

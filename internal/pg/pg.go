@@ -12,7 +12,9 @@ import (
 	"path"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/multitracer"
@@ -31,8 +33,30 @@ var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 type Option func(*options)
 
 type options struct {
-	tracers  []pgx.QueryTracer
-	maxConns int32
+	tracers          []pgx.QueryTracer
+	maxConns         int32
+	statementTimeout time.Duration
+	lockTimeout      time.Duration
+	idleInTxTimeout  time.Duration
+}
+
+// Server-side bounds set on every pooled connection (see WithTimeouts). A
+// pool wait (acquiring a connection) is bounded by the caller's context:
+// serve.WithDeadline gives every subgraph request one.
+const (
+	DefaultStatementTimeout = 10 * time.Second
+	DefaultLockTimeout      = 5 * time.Second
+	DefaultIdleInTxTimeout  = 30 * time.Second
+)
+
+// WithTimeouts sets PostgreSQL's statement_timeout (a statement running
+// longer is cancelled by the server, SQLSTATE 57014), lock_timeout (a wait
+// for a lock, 55P03) and idle_in_transaction_session_timeout on every pooled
+// connection; zero keeps a default, negative switches one off.
+func WithTimeouts(statement, lock, idleInTx time.Duration) Option {
+	return func(o *options) {
+		o.statementTimeout, o.lockTimeout, o.idleInTxTimeout = statement, lock, idleInTx
+	}
 }
 
 // WithTracer adds a query tracer to every pooled connection (e.g. a
@@ -66,6 +90,14 @@ func Open(ctx context.Context, url, schema string, migrations fs.FS, opts ...Opt
 	for _, opt := range opts {
 		opt(&o)
 	}
+	for _, t := range []struct {
+		d   *time.Duration
+		def time.Duration
+	}{{&o.statementTimeout, DefaultStatementTimeout}, {&o.lockTimeout, DefaultLockTimeout}, {&o.idleInTxTimeout, DefaultIdleInTxTimeout}} {
+		if *t.d == 0 {
+			*t.d = t.def
+		}
+	}
 
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -76,6 +108,12 @@ func Open(ctx context.Context, url, schema string, migrations fs.FS, opts ...Opt
 	}
 
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	for name, d := range map[string]time.Duration{"statement_timeout": o.statementTimeout, "lock_timeout": o.lockTimeout,
+		"idle_in_transaction_session_timeout": o.idleInTxTimeout} {
+		if d > 0 {
+			cfg.ConnConfig.RuntimeParams[name] = strconv.FormatInt(d.Milliseconds(), 10)
+		}
+	}
 	switch len(o.tracers) {
 	case 0:
 	case 1:

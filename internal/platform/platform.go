@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/studio-platform/studio/internal/serve"
 	"github.com/studio-platform/studio/router"
 	"github.com/studio-platform/studio/router/config"
 	"github.com/studio-platform/studio/subgraphs/compliance"
@@ -64,7 +65,14 @@ type options struct {
 	identity   []identity.Option
 	compliance []compliance.Option
 	router     []router.Option
+	routerCfg  []func(*router.Config)
 	wrap       map[string]func(http.Handler) http.Handler
+}
+
+// WithRouterConfig changes the router's configuration before it starts
+// (the supergraph, JWKS and subgraph URLs are set already).
+func WithRouterConfig(fn func(*router.Config)) Option {
+	return func(o *options) { o.routerCfg = append(o.routerCfg, fn) }
 }
 
 // WithMiddleware wraps the HTTP handler of one piece ("identity", "compliance" or
@@ -170,7 +178,7 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 		}
 	}
 
-	r, err := router.New(ctx, router.Config{
+	rcfg := router.Config{
 		SupergraphFile: cfg.SupergraphFile,
 		JWKSURL:        jwks,
 		SubgraphURLs: map[string]string{
@@ -178,13 +186,19 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 			compliance.Name: p.ComplianceURL + "/graphql",
 		},
 		Edge: cfg.RouterEdge,
-	}, append([]router.Option{router.WithLogger(o.log.With("service", "router"))}, o.router...)...)
+	}
+	for _, fn := range o.routerCfg {
+		fn(&rcfg)
+	}
+	r, err := router.New(ctx, rcfg, append([]router.Option{router.WithLogger(o.log.With("service", "router"))}, o.router...)...)
 	if err != nil {
 		routerLn.Close()
 		return nil, fmt.Errorf("platform: router: %w", err)
 	}
 	p.closers = append(p.closers, func() { _ = r.Close() })
-	p.serve(routerLn, o.wrapped("router", r.Handler()), o.log)
+	srv := r.Server("")
+	srv.Handler = o.wrapped("router", srv.Handler)
+	p.serveWith(srv, routerLn, o.log)
 	return p, nil
 }
 
@@ -210,7 +224,10 @@ func closeAll(lns ...net.Listener) {
 }
 
 func (p *Platform) serve(ln net.Listener, h http.Handler, log *slog.Logger) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	p.serveWith(serve.NewServer("", h), ln, log)
+}
+
+func (p *Platform) serveWith(srv *http.Server, ln net.Listener, log *slog.Logger) {
 	p.servers = append(p.servers, srv)
 	p.wg.Add(1)
 	go func() {

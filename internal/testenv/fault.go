@@ -1,7 +1,9 @@
 package testenv
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -86,6 +88,13 @@ func (f *Fault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 
 	if delay > 0 {
+		// Read the body first: only then does the server watch the connection
+		// and cancel the request's context when the client goes away.
+		body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+		if err != nil {
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		t := time.NewTimer(delay)
 		select {
 		case <-t.C:

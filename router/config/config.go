@@ -42,6 +42,8 @@ type Config struct {
 	Features  Features  `yaml:"features"`
 	Execution Execution `yaml:"execution"`
 	Limits    Limits    `yaml:"limits"`
+	// Resilience: timeouts, bulkheads, breakers, forwarded headers.
+	Resilience Resilience `yaml:"resilience"`
 
 	// Edge is the router's public edge: Redis, rate limits, browser safety,
 	// persisted queries. Its sections sit at the top level of the file.
@@ -139,6 +141,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.Edge.validate()...)
 	errs = append(errs, c.Limits.validate()...)
+	errs = append(errs, c.Resilience.validate()...)
 	return errors.Join(errs...)
 }
 

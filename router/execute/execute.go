@@ -9,24 +9,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"sort"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 	"unsafe"
-
-	"golang.org/x/sync/singleflight"
 
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/studio-platform/studio/router/plan"
 	"github.com/studio-platform/studio/router/supergraph"
+	"github.com/studio-platform/studio/router/transport"
 )
 
 // Error is a GraphQL error as it goes to the client.
@@ -44,25 +37,18 @@ type Location struct {
 }
 
 // ErrSubgraph classifies a failed subgraph request.
-var ErrSubgraph = errors.New("subgraph request failed")
+var ErrSubgraph = transport.ErrSubgraph
 
 // FetchObserver is told about every subgraph fetch (for metrics).
-type FetchObserver func(service string, d time.Duration, err error)
+type FetchObserver = transport.Observer
 
 // Executor runs plans. It is safe for concurrent use.
 type Executor struct {
-	client       *http.Client
-	urls         map[string]string
-	observe      FetchObserver
-	maxBodyBytes int64
-	localFields  LocalResolver
-	schema       *ast.Schema
-	timeout      time.Duration
-	// dedup shares one subgraph request among identical query requests in flight.
-	dedup   bool
-	flight  singleflight.Group
-	workers *workers
-	h2c     bool
+	transport   *transport.Client
+	topts       []transport.Option
+	localFields LocalResolver
+	schema      *ast.Schema
+	workers     *workers
 }
 
 // LocalResolver answers root fields the router owns (introspection).
@@ -71,70 +57,76 @@ type LocalResolver func(f *plan.Field, vars map[string]any) (any, error)
 // Option configures an Executor.
 type Option func(*Executor)
 
-// WithHTTPClient sets the client used for subgraph requests.
-func WithHTTPClient(c *http.Client) Option { return func(e *Executor) { e.client = c } }
+// WithTransport sends subgraph requests through c (instead of a client
+// built from the transport options below).
+func WithTransport(c *transport.Client) Option { return func(e *Executor) { e.transport = c } }
 
-// WithFetchObserver sets a callback run after every subgraph fetch.
-func WithFetchObserver(o FetchObserver) Option { return func(e *Executor) { e.observe = o } }
+// WithTransportOptions configures the executor's own subgraph transport.
+func WithTransportOptions(opts ...transport.Option) Option {
+	return func(e *Executor) { e.topts = append(e.topts, opts...) }
+}
 
-// WithSubgraphURL overrides the routing URL of one subgraph.
-func WithSubgraphURL(name, url string) Option { return func(e *Executor) { e.urls[name] = url } }
+// WithHTTPClient sets the client used for subgraph requests (transport.WithHTTPClient).
+func WithHTTPClient(c *http.Client) Option { return WithTransportOptions(transport.WithHTTPClient(c)) }
+
+// WithFetchObserver sets a callback run after every subgraph fetch (transport.WithObserver).
+func WithFetchObserver(o FetchObserver) Option {
+	return WithTransportOptions(transport.WithObserver(o))
+}
+
+// WithSubgraphURL overrides the routing URL of one subgraph (transport.WithURL).
+func WithSubgraphURL(name, url string) Option {
+	return WithTransportOptions(transport.WithURL(name, url))
+}
 
 // WithLocalResolver sets the resolver for router-owned root fields (__schema, __type).
 func WithLocalResolver(r LocalResolver) Option { return func(e *Executor) { e.localFields = r } }
 
-// WithSubgraphTimeout bounds each subgraph request (default 30 s).
-func WithSubgraphTimeout(d time.Duration) Option { return func(e *Executor) { e.timeout = d } }
+// WithSubgraphTimeout bounds each subgraph request (transport.WithTimeout).
+func WithSubgraphTimeout(d time.Duration) Option {
+	return WithTransportOptions(transport.WithTimeout(d))
+}
 
-// WithDeduplication makes identical subgraph query requests in flight (same
-// subgraph, body and forwarded headers) share one request. Off by default.
-func WithDeduplication(on bool) Option { return func(e *Executor) { e.dedup = on } }
+// WithDeduplication shares identical subgraph query requests in flight
+// (transport.WithDeduplication).
+func WithDeduplication(on bool) Option { return WithTransportOptions(transport.WithDeduplication(on)) }
 
-// WithCleartextHTTP2 speaks HTTP/2 without TLS (h2c, prior knowledge) to
-// subgraphs at http:// URLs; every such subgraph must accept it. Subgraphs at
-// https:// URLs get HTTP/2 whenever they offer it, with or without this
-// option. It applies to the executor's own transport (not to a client set
-// with WithHTTPClient).
-func WithCleartextHTTP2(on bool) Option { return func(e *Executor) { e.h2c = on } }
+// WithCleartextHTTP2 speaks h2c to http:// subgraphs (transport.WithCleartextHTTP2).
+func WithCleartextHTTP2(on bool) Option {
+	return WithTransportOptions(transport.WithCleartextHTTP2(on))
+}
 
-// WithMaxResponseBytes limits the size of one subgraph response.
-func WithMaxResponseBytes(n int64) Option { return func(e *Executor) { e.maxBodyBytes = n } }
-
-// NewTransport returns the keep-alive transport used for subgraphs by default.
-func NewTransport() *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConns = 1024
-	t.MaxIdleConnsPerHost = 256
-	t.IdleConnTimeout = 90 * time.Second
-	t.ForceAttemptHTTP2 = true
-	return t
+// WithMaxResponseBytes limits the size of one subgraph response (transport.WithMaxResponseBytes).
+func WithMaxResponseBytes(n int64) Option {
+	return WithTransportOptions(transport.WithMaxResponseBytes(n))
 }
 
 // New returns an Executor for the subgraphs of a supergraph.
 func New(sg *supergraph.Supergraph, opts ...Option) *Executor {
 	e := &Executor{
-		client:       &http.Client{Transport: NewTransport()},
-		urls:         map[string]string{},
-		maxBodyBytes: 64 << 20,
-		schema:       sg.API,
-		timeout:      30 * time.Second,
-		workers:      newWorkers(10 * time.Second),
+		schema:  sg.API,
+		workers: newWorkers(10 * time.Second),
 	}
-	for _, g := range sg.Graphs {
-		e.urls[g.Name] = g.URL
-	}
-	own := e.client
 	for _, o := range opts {
 		o(e)
 	}
-	if e.h2c && e.client == own {
-		var p http.Protocols
-		p.SetHTTP2(true)
-		p.SetUnencryptedHTTP2(true)
-		e.client.Transport.(*http.Transport).Protocols = &p
+	if e.transport == nil {
+		e.transport = transport.New(SubgraphURLs(sg), e.topts...)
 	}
 	return e
 }
+
+// SubgraphURLs returns the routing URL of each subgraph of a supergraph.
+func SubgraphURLs(sg *supergraph.Supergraph) map[string]string {
+	urls := make(map[string]string, len(sg.Graphs))
+	for _, g := range sg.Graphs {
+		urls[g.Name] = g.URL
+	}
+	return urls
+}
+
+// Transport returns the client subgraph requests go through.
+func (e *Executor) Transport() *transport.Client { return e.transport }
 
 // Request is one execution.
 type Request struct {
@@ -336,39 +328,9 @@ func (r *run) entityErrors(f *plan.Fetch, path []string, resp *subgraphResponse,
 
 func (r *run) fetchFailed(f *plan.Fetch, err error) {
 	r.addError(Error{
-		Message:    fmt.Sprintf("request to subgraph %q failed: %s", f.ServiceName, describe(err)),
-		Extensions: map[string]any{"code": "SUBREQUEST_HTTP_ERROR", "serviceName": f.ServiceName},
+		Message:    fmt.Sprintf("request to subgraph %q failed: %s", f.ServiceName, transport.Describe(err)),
+		Extensions: map[string]any{"code": transport.Code(err), "serviceName": f.ServiceName},
 	})
-}
-
-// describe says what went wrong with a subgraph request without leaking
-// addresses or internals to the client.
-func describe(err error) string {
-	var opErr *net.OpError
-	var fail *failure
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return "deadline exceeded (timed out)"
-	case errors.Is(err, context.Canceled):
-		return "request cancelled"
-	case errors.As(err, &fail):
-		return fail.msg
-	case errors.As(err, &opErr) && opErr.Op == "dial":
-		return "could not connect"
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return "connection closed before a response"
-	default:
-		return "network error"
-	}
-}
-
-// failure is a subgraph failure whose message is safe to show to clients.
-type failure struct{ msg string }
-
-func (f *failure) Error() string { return f.msg }
-
-func failf(format string, args ...any) error {
-	return fmt.Errorf("%w: %w", ErrSubgraph, &failure{msg: fmt.Sprintf(format, args...)})
 }
 
 // subgraphError is an error as a subgraph returned it.
@@ -455,17 +417,10 @@ func requestBody(buf *bytes.Buffer, f *plan.Fetch, vars map[string]any, reps [][
 
 // fetch sends one subgraph request and, holding r.mu, adds the response to the
 // tree and hands it to use.
-func (r *run) fetch(ctx context.Context, f *plan.Fetch, reps [][]byte, use func(*subgraphResponse)) (err error) {
-	e := r.e
-	start := time.Now()
-	defer func() {
-		if e.observe != nil {
-			e.observe(f.ServiceName, time.Since(start), err)
-		}
-	}()
+func (r *run) fetch(ctx context.Context, f *plan.Fetch, reps [][]byte, use func(*subgraphResponse)) error {
 	raw := readPool.get()
 	defer readPool.put(raw)
-	status, err := e.send(ctx, f, r.req, reps, raw)
+	status, err := r.e.send(ctx, f, r.req, reps, raw)
 	if err != nil {
 		return err
 	}
@@ -481,25 +436,14 @@ func (r *run) fetch(ctx context.Context, f *plan.Fetch, reps [][]byte, use func(
 
 // send sends one subgraph request and reads the response into out.
 func (e *Executor) send(ctx context.Context, f *plan.Fetch, req *Request, reps [][]byte, out *bytes.Buffer) (int, error) {
-	url, ok := e.urls[f.ServiceName]
-	if !ok || url == "" {
-		return 0, failf("no URL for subgraph %q", f.ServiceName)
-	}
 	body := bodyPool.get()
 	body.Reset()
 	defer bodyPool.put(body)
 	if err := requestBody(body, f, req.Variables, reps); err != nil {
 		return 0, failf("could not encode the request: %v", err)
 	}
-	if e.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, e.timeout)
-		defer cancel()
-	}
-	if e.dedup && f.OperationKind != "mutation" {
-		return e.shared(ctx, f, url, body.Bytes(), req.Header, out)
-	}
-	return e.postRetry(ctx, f, url, body.Bytes(), req.Header, out)
+	return e.transport.Do(ctx, &transport.Request{Subgraph: f.ServiceName, Body: body.Bytes(), Header: req.Header,
+		Mutation: f.OperationKind == "mutation"}, out)
 }
 
 // decodeResponse adds a subgraph response to the tree and checks its shape.
@@ -534,87 +478,4 @@ func (t *tree) decodeResponse(raw []byte, status int) (*subgraphResponse, error)
 	return out, nil
 }
 
-func (e *Executor) postRetry(ctx context.Context, f *plan.Fetch, url string, body []byte, hdr http.Header, out *bytes.Buffer) (int, error) {
-	status, err := e.post(ctx, url, body, hdr, out)
-	if err != nil && f.OperationKind != "mutation" && retryable(err) {
-		// A keep-alive connection the subgraph closed meanwhile: queries are safe to resend.
-		status, err = e.post(ctx, url, body, hdr, out)
-	}
-	return status, err
-}
-
-type sharedResponse struct {
-	body   []byte
-	status int
-}
-
-// shared sends the request once for all identical requests in flight.
-func (e *Executor) shared(ctx context.Context, f *plan.Fetch, url string, body []byte, hdr http.Header, out *bytes.Buffer) (int, error) {
-	var key bytes.Buffer
-	key.WriteString(url)
-	for _, name := range sortedKeys(hdr) {
-		key.WriteString("\x00" + name + "\x00" + strings.Join(hdr[name], "\x00"))
-	}
-	key.WriteByte(0)
-	key.Write(body)
-	v, err, _ := e.flight.Do(key.String(), func() (any, error) {
-		var buf bytes.Buffer
-		status, err := e.postRetry(ctx, f, url, body, hdr, &buf)
-		return sharedResponse{body: buf.Bytes(), status: status}, err
-	})
-	if err != nil {
-		return 0, err
-	}
-	r := v.(sharedResponse)
-	out.Reset()
-	out.Write(r.body)
-	return r.status, nil
-}
-
-func sortedKeys(h http.Header) []string {
-	keys := make([]string, 0, len(h))
-	for k := range h {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// post sends one request and reads the whole response body into out.
-func (e *Executor) post(ctx context.Context, url string, body []byte, hdr http.Header, out *bytes.Buffer) (int, error) {
-	out.Reset()
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return 0, fmt.Errorf("%w: %w", ErrSubgraph, err)
-	}
-	h := make(http.Header, len(hdr)+2)
-	for k, vs := range hdr {
-		h[k] = vs
-	}
-	// Shared, never-modified values: no allocation per request.
-	h["Content-Type"] = contentTypeJSON
-	h["Accept"] = acceptGraphQL
-	hreq.Header = h
-	hresp, err := e.client.Do(hreq)
-	if err != nil {
-		return 0, fmt.Errorf("%w: %w", ErrSubgraph, err)
-	}
-	defer hresp.Body.Close()
-	if _, err := out.ReadFrom(io.LimitReader(hresp.Body, e.maxBodyBytes+1)); err != nil {
-		return 0, fmt.Errorf("%w: read response: %w", ErrSubgraph, err)
-	}
-	if int64(out.Len()) > e.maxBodyBytes {
-		return 0, failf("response larger than %d bytes", e.maxBodyBytes)
-	}
-	return hresp.StatusCode, nil
-}
-
-var (
-	contentTypeJSON = []string{"application/json"}
-	acceptGraphQL   = []string{"application/graphql-response+json, application/json"}
-)
-
-// retryable reports a failure of a reused connection before any response.
-func retryable(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
-}
+func failf(format string, args ...any) error { return transport.Failf(format, args...) }

@@ -131,7 +131,7 @@ func (s *shaper) value(v uint32, found bool, t *ast.Type, f *plan.Field, parent 
 	kind := s.r.kind(v)
 	if !found || kind == kindNull {
 		if t.NonNull {
-			s.nullError(f, parent)
+			s.nullError(f, parent, !found)
 			return false
 		}
 		s.b = append(s.b, "null"...)
@@ -236,10 +236,15 @@ func (s *shaper) nullOrFail(start int, t *ast.Type) bool {
 	return true
 }
 
-func (s *shaper) nullError(f *plan.Field, parent string) {
+// nullError reports a null at a non-null field, unless an error already
+// explains it: one at or under the field, or, for a field missing from the
+// tree, one without a path (a failed fetch) or under its parent object (a
+// subgraph that nulled the parent for another field's error, as a failed
+// mutation field nulls the subgraph's whole data).
+func (s *shaper) nullError(f *plan.Field, parent string, missing bool) {
 	p := s.pathSlice()
 	for _, e := range s.r.errors {
-		if hasPrefix(e.Path, p) {
+		if hasPrefix(e.Path, p) || missing && (len(e.Path) == 0 || hasPrefix(e.Path, p[:len(p)-1])) {
 			return
 		}
 	}

@@ -22,18 +22,16 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
 	"github.com/vektah/gqlparser/v2/validator"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/studio-platform/studio/router/authz"
 	"github.com/studio-platform/studio/router/execute"
+	"github.com/studio-platform/studio/router/flight"
 	"github.com/studio-platform/studio/router/introspect"
 	"github.com/studio-platform/studio/router/limits"
 	"github.com/studio-platform/studio/router/plan"
 	"github.com/studio-platform/studio/router/supergraph"
+	"github.com/studio-platform/studio/router/transport"
 )
-
-// DefaultForwardHeaders are the inbound headers passed on to subgraphs.
-var defaultForwardHeaders = []string{"Authorization", "Traceparent", "Tracestate", "X-Request-Id"}
 
 // Gateway is the router's request pipeline. It is safe for concurrent use.
 type Gateway struct {
@@ -52,12 +50,17 @@ type Gateway struct {
 	enabled map[string]bool
 
 	// slots bounds the executions in progress (a bulkhead): each holds its
-	// subgraph responses in memory until its response is written.
+	// subgraph responses in memory until its response is written. An
+	// operation that calls no subgraph ({ __typename }, introspection) takes
+	// none.
 	slots chan struct{}
+	// planSlots bounds the requests being checked, validated and planned at
+	// once (CPU work: DefaultMaxConcurrentPlanning).
+	planSlots chan struct{}
 
 	// dedup shares one execution among identical query requests in flight.
 	dedup  bool
-	flight singleflight.Group
+	flight flight.Group[*execute.Result]
 
 	// noIntrospection refuses __schema and __type (WithIntrospection).
 	noIntrospection bool
@@ -101,7 +104,9 @@ func WithExecutorOptions(opts ...execute.Option) Option {
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(g *Gateway) { g.log = l } }
 
-// WithForwardHeaders sets the inbound headers forwarded to subgraphs.
+// WithForwardHeaders restricts the headers of Request.Header forwarded to
+// subgraphs to these names. By default every header of Request.Header is
+// forwarded: the HTTP layer puts there only the ones it allows.
 func WithForwardHeaders(h ...string) Option { return func(g *Gateway) { g.forward = h } }
 
 // WithOverrideLabels switches progressive-override labels on (labels of the form
@@ -124,6 +129,21 @@ func WithMaxConcurrentExecutions(n int) Option {
 		}
 	}
 }
+
+// WithMaxConcurrentPlanning bounds how many requests are parsed, validated
+// and planned at once; the others wait (or give up when their context ends).
+// Zero means DefaultMaxConcurrentPlanning.
+func WithMaxConcurrentPlanning(n int) Option {
+	return func(g *Gateway) {
+		if n > 0 {
+			g.planSlots = make(chan struct{}, n)
+		}
+	}
+}
+
+// DefaultMaxConcurrentPlanning is 4 per CPU: parsing, validation and
+// planning use a CPU and wait for nothing.
+func DefaultMaxConcurrentPlanning() int { return 4 * runtime.GOMAXPROCS(0) }
 
 // DefaultMaxConcurrentExecutions is 16 per CPU: enough to keep the CPUs busy
 // while subgraphs answer, few enough to bound the memory of responses in flight.
@@ -160,7 +180,6 @@ func New(sg *supergraph.Supergraph, opts ...Option) *Gateway {
 	g := &Gateway{
 		sg:      sg,
 		log:     slog.Default(),
-		forward: defaultForwardHeaders,
 		docs:    newCache[*parsedDoc](4096, DefaultCacheBytes),
 		plans:   newCache[*plan.Plan](4096, DefaultCacheBytes),
 		limits:  limits.Defaults(),
@@ -173,6 +192,9 @@ func New(sg *supergraph.Supergraph, opts ...Option) *Gateway {
 	if g.slots == nil {
 		g.slots = make(chan struct{}, DefaultMaxConcurrentExecutions())
 	}
+	if g.planSlots == nil {
+		g.planSlots = make(chan struct{}, DefaultMaxConcurrentPlanning())
+	}
 	g.authz = authz.New(sg, append([]authz.Option{authz.WithLogger(g.log)}, g.authzOpts...)...)
 	g.guards = newCache[*authz.Guards](4096, DefaultCacheBytes)
 	g.cost = limits.NewModel(sg, g.limits.DefaultListSize)
@@ -180,6 +202,10 @@ func New(sg *supergraph.Supergraph, opts ...Option) *Gateway {
 	g.exec = execute.New(sg, append([]execute.Option{execute.WithLocalResolver(intro.Resolve)}, g.execOpts...)...)
 	return g
 }
+
+// SharedWaiters returns how many requests wait for a shared (deduplicated)
+// execution, and for a shared subgraph request.
+func (g *Gateway) SharedWaiters() int { return g.flight.Joined() + g.exec.Transport().SharedWaiters() }
 
 // Supergraph returns the supergraph the gateway serves.
 func (g *Gateway) Supergraph() *supergraph.Supergraph { return g.sg }
@@ -193,59 +219,36 @@ func (g *Gateway) Do(ctx context.Context, req Request) *Response {
 	if req.Query == "" {
 		return requestError(KindBadRequest, "BAD_REQUEST", "the request has no query")
 	}
-	pd := g.document(req.Query)
-	if pd.kind != KindOK {
-		return &Response{Kind: pd.kind, Errors: pd.errs}
+	if !acquire(ctx, g.planSlots) {
+		return requestError(KindOK, "SERVICE_UNAVAILABLE", "the request ended while waiting to be planned: %v", ctx.Err())
 	}
-	op, resp := selectOperation(pd.doc, req.OperationName)
+	op, vars, p, decision, resp := g.prepare(ctx, req)
+	<-g.planSlots
 	if resp != nil {
 		return resp
 	}
-	if req.ReadOnly && op.Operation != ast.Query {
-		return requestError(KindMethodNotAllowed, "BAD_REQUEST", "%s operations are not allowed over GET; use POST", op.Operation)
-	}
-	if op.Operation == ast.Subscription {
-		return requestError(KindBadRequest, "BAD_REQUEST", "subscriptions are not served over this transport")
-	}
-	vars, err := g.variables(op, req.Variables)
-	if err != nil {
-		return requestError(KindBadRequest, "BAD_USER_INPUT", "%s", err.Error())
-	}
-	if v := g.cost.Check(pd.doc, op, vars, g.limits.MaxCost); v != nil {
-		return requestError(KindLimit, v.Code, "%s", v.Message)
-	}
-	p, decision, err := g.plan(ctx, pd, op, vars, req.Header)
-	switch {
-	case errors.Is(err, plan.ErrBudgetExceeded):
-		return requestError(KindLimit, CodePlanningBudget, "%s", err.Error())
-	case err != nil && ctx.Err() != nil:
-		return requestError(KindOK, "SERVICE_UNAVAILABLE", "the request ended while its operation was planned: %v", ctx.Err())
-	case err != nil:
-		g.log.ErrorContext(ctx, "query planning failed", "error", err)
-		return &Response{Kind: KindOK, Data: json.RawMessage("null"), Errors: []Error{{
-			Message: err.Error(), Extensions: map[string]any{"code": "QUERY_PLANNING_FAILED"}}}}
-	}
 	hdr := g.forwardHeaders(req.Header)
-	run := func() (*execute.Result, error) {
-		select {
-		case g.slots <- struct{}{}:
-		case <-ctx.Done():
-			return nil, ctx.Err()
+	run := func(ctx context.Context) (*execute.Result, error) {
+		if p.Root != nil { // only subgraph calls need an execution slot
+			if !acquire(ctx, g.slots) {
+				return nil, ctx.Err()
+			}
+			defer func() { <-g.slots }()
 		}
-		defer func() { <-g.slots }()
 		return g.exec.Execute(ctx, &execute.Request{Plan: p, Variables: vars, Header: hdr, OperationName: op.Name}), nil
 	}
 	var res *execute.Result
 	var release func()
 	if g.dedup && op.Operation == ast.Query {
-		// The result may be shared by several requests: not released.
-		v, err, _ := g.flight.Do(dedupKey(req, hdr)+decision, func() (any, error) { return run() })
+		// The result may be shared by several requests: not released. The
+		// execution goes on while any of them waits.
+		v, _, err := g.flight.Do(ctx, dedupKey(req, hdr)+decision, run)
 		if err != nil {
 			return requestError(KindOK, "SERVICE_UNAVAILABLE", "the request ended while waiting to execute: %v", err)
 		}
-		res = v.(*execute.Result)
+		res = v
 	} else {
-		r, err := run()
+		r, err := run(ctx)
 		if err != nil {
 			return requestError(KindOK, "SERVICE_UNAVAILABLE", "the request ended while waiting to execute: %v", err)
 		}
@@ -258,7 +261,64 @@ func (g *Gateway) Do(ctx context.Context, req Request) *Response {
 	return out
 }
 
+// acquire takes a place in a bulkhead, or reports false when ctx ends first.
+func acquire(ctx context.Context, slots chan struct{}) bool {
+	select {
+	case slots <- struct{}{}:
+		return true
+	default:
+	}
+	select {
+	case slots <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// prepare checks, validates and plans a request (a response when it cannot
+// run); decision keys the authorization decision the plan reflects.
+func (g *Gateway) prepare(ctx context.Context, req Request) (op *ast.OperationDefinition, vars map[string]any, p *plan.Plan, decision string, _ *Response) {
+	pd := g.document(req.Query)
+	if pd.kind != KindOK {
+		return nil, nil, nil, "", &Response{Kind: pd.kind, Errors: pd.errs}
+	}
+	op, resp := selectOperation(pd.doc, req.OperationName)
+	if resp != nil {
+		return nil, nil, nil, "", resp
+	}
+	var err error
+	if req.ReadOnly && op.Operation != ast.Query {
+		return nil, nil, nil, "", requestError(KindMethodNotAllowed, "BAD_REQUEST", "%s operations are not allowed over GET; use POST", op.Operation)
+	}
+	if op.Operation == ast.Subscription {
+		return nil, nil, nil, "", requestError(KindBadRequest, "BAD_REQUEST", "subscriptions are not served over this transport")
+	}
+	vars, err = g.variables(op, req.Variables)
+	if err != nil {
+		return nil, nil, nil, "", requestError(KindBadRequest, "BAD_USER_INPUT", "%s", err.Error())
+	}
+	if v := g.cost.Check(pd.doc, op, vars, g.limits.MaxCost); v != nil {
+		return nil, nil, nil, "", requestError(KindLimit, v.Code, "%s", v.Message)
+	}
+	p, decision, err = g.plan(ctx, pd, op, vars, req.Header)
+	switch {
+	case errors.Is(err, plan.ErrBudgetExceeded):
+		return nil, nil, nil, "", requestError(KindLimit, CodePlanningBudget, "%s", err.Error())
+	case err != nil && ctx.Err() != nil:
+		return nil, nil, nil, "", requestError(KindOK, "SERVICE_UNAVAILABLE", "the request ended while its operation was planned: %v", ctx.Err())
+	case err != nil:
+		g.log.ErrorContext(ctx, "query planning failed", "error", err)
+		return nil, nil, nil, "", &Response{Kind: KindOK, Data: json.RawMessage("null"), Errors: []Error{{
+			Message: err.Error(), Extensions: map[string]any{"code": "QUERY_PLANNING_FAILED"}}}}
+	}
+	return op, vars, p, decision, nil
+}
+
 func (g *Gateway) forwardHeaders(in http.Header) http.Header {
+	if g.forward == nil {
+		return in
+	}
 	out := make(http.Header, len(g.forward))
 	for _, h := range g.forward {
 		if v := in.Values(h); len(v) > 0 {
@@ -406,7 +466,37 @@ func (g *Gateway) variables(op *ast.OperationDefinition, raw map[string]json.Raw
 		}
 		in[k] = val
 	}
-	return validator.VariableValues(g.sg.API, op, in)
+	vars, err := validator.VariableValues(g.sg.API, op, in)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range vars {
+		if hasNUL(v) {
+			return nil, fmt.Errorf("variable %q holds a NUL character (U+0000), which no subgraph can store", k)
+		}
+	}
+	return vars, nil
+}
+
+// hasNUL reports whether a variable value holds a string with a NUL character.
+func hasNUL(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return strings.IndexByte(v, 0) >= 0
+	case []any:
+		for _, e := range v {
+			if hasNUL(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for k, e := range v {
+			if strings.IndexByte(k, 0) >= 0 || hasNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // plan returns the plan for one request, and the key of the authorization
@@ -489,6 +579,9 @@ func dedupKey(req Request, hdr http.Header) string {
 	}
 	sort.Strings(hnames)
 	for _, k := range hnames {
+		if transport.PerRequestHeader(k) {
+			continue // the shared execution forwards the first request's
+		}
 		h.Write([]byte{1})
 		h.Write([]byte(k + ":" + strings.Join(hdr[k], ",")))
 	}

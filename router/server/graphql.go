@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/studio-platform/studio/router/apq"
 	"github.com/studio-platform/studio/router/gateway"
@@ -39,6 +41,7 @@ type graphqlHandler struct {
 	csrfHeaders  []string    // nil when CSRF prevention is off
 	persisted    *apq.Resolver
 	limits       *limiter // nil when rate limits are off
+	timeout      time.Duration
 }
 
 // httpError is a request the server refuses before execution.
@@ -116,7 +119,13 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		req.IncludePlan, _ = strconv.ParseBool(strings.TrimSpace(r.Header.Get(HeaderQueryPlan)))
 	}
 
-	resp := h.exec.Do(r.Context(), req)
+	ctx := r.Context()
+	if h.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.timeout)
+		defer cancel()
+	}
+	resp := h.exec.Do(ctx, req)
 	if resp == nil {
 		panic("server: executor returned a nil response")
 	}

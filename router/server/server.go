@@ -58,6 +58,7 @@ type config struct {
 	rateLimits      *RateLimits
 	clientIP        *clientip.Resolver
 	persisted       *apq.Resolver
+	requestTimeout  time.Duration
 }
 
 // WithPersistedQueries resolves APQ hashes and persisted-operation ids
@@ -101,6 +102,12 @@ func WithQueryPlans(enabled bool) Option { return func(c *config) { c.queryPlans
 // WithGraphiQL enables or disables the GraphiQL playground on / (default enabled).
 func WithGraphiQL(enabled bool) Option { return func(c *config) { c.graphiql = enabled } }
 
+// WithRequestTimeout bounds each GraphQL request from its arrival to its
+// response (none by default): when it passes, subgraph requests still
+// running fail with SUBGRAPH_TIMEOUT and the response carries what was
+// fetched.
+func WithRequestTimeout(d time.Duration) Option { return func(c *config) { c.requestTimeout = d } }
+
 // New returns the router's HTTP handler.
 func New(exec Executor, opts ...Option) http.Handler {
 	cfg := config{
@@ -132,6 +139,7 @@ func New(exec Executor, opts ...Option) http.Handler {
 		queryPlans:   cfg.queryPlans,
 		playground:   pg,
 		persisted:    cfg.persisted,
+		timeout:      cfg.requestTimeout,
 	}
 	if gql.persisted == nil {
 		gql.persisted = apq.NewResolver(apq.WithLogger(cfg.logger))

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/studio-platform/studio/internal/auth"
@@ -78,9 +79,14 @@ func Claims(ctx context.Context) (*auth.Claims, error) {
 func classify(ctx context.Context, log *slog.Logger, err error) error {
 	var e *Error
 	var g *gqlerror.Error
+	var pgErr *pgconn.PgError
 	switch {
 	case errors.As(err, &e), errors.As(err, &g):
 		return err
+	case errors.As(err, &pgErr) && (pgErr.Code == "22021" || pgErr.Code == "22P05"):
+		// character_not_in_repertoire, untranslatable_character: PostgreSQL
+		// text cannot hold a NUL character.
+		return &Error{Code: CodeBadUserInput, Message: "text must not contain NUL characters", Err: err}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return &Error{Code: CodeInternal, Message: "request cancelled or timed out", Err: err}
 	default:

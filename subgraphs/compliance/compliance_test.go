@@ -174,6 +174,14 @@ func TestCreateProjectAddControlAddEvidence(t *testing.T) {
 	badURL := gqltest.Post(t, e.url, e.token, `mutation($in: AddEvidenceInput!) { addEvidence(input: $in) { id } }`,
 		map[string]any{"in": map[string]any{"controlId": ac.AddControl.ID, "title": "x", "url": "javascript:alert(1)"}})
 	require.Equal(t, []string{"BAD_USER_INPUT"}, badURL.Codes())
+	// Every input is bounded; all problems come back at once.
+	tooLong := gqltest.Post(t, e.url, e.token, `mutation($in: AddControlInput!) { addControl(input: $in) { id } }`,
+		map[string]any{"in": map[string]any{"projectId": cp.CreateProject.ID, "code": strings.Repeat("C", kit.MaxName+1),
+			"title": " ", "description": strings.Repeat("d", kit.MaxDescription+1)}})
+	require.Equal(t, []string{"BAD_USER_INPUT"}, tooLong.Codes())
+	require.Equal(t, "code must be at most 200 characters; title is required; description must be at most 10000 characters", tooLong.Errors[0].Message)
+	longID := gqltest.Post(t, e.url, e.token, `query($id: ID!) { project(id: $id) { id } }`, map[string]any{"id": strings.Repeat("x", kit.MaxID+1)})
+	require.Equal(t, []string{"BAD_USER_INPUT"}, longID.Codes())
 
 	// Each write published its event (outbox → relay → JetStream), with the organization.
 	wait := 30 * time.Second

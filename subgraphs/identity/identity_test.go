@@ -173,6 +173,16 @@ func TestSignUpValidation(t *testing.T) {
 	require.Contains(t, r.Errors[0].Message, "email")
 	require.Contains(t, r.Errors[0].Message, "password")
 	require.Contains(t, r.Errors[0].Message, "name")
+
+	// Every input is bounded (characters, not bytes).
+	long := gqltest.Post(t, e.url, "", `mutation($in: SignUpInput!) { signUp(input: $in) { accessToken } }`, map[string]any{
+		"in": map[string]any{"email": "a@b.test", "password": strings.Repeat("p", 1025), "name": strings.Repeat("é", 201), "organizationName": "X"},
+	})
+	require.Equal(t, []string{"BAD_USER_INPUT"}, long.Codes())
+	require.Equal(t, "name must be at most 200 characters; password must be at most 1024 characters", long.Errors[0].Message)
+	login := gqltest.Post(t, e.url, "", `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`,
+		map[string]any{"e": "a@b.test", "p": strings.Repeat("p", 1025)})
+	require.Equal(t, []string{"BAD_USER_INPUT"}, login.Codes())
 }
 
 func TestJWKSAndKeySurvivesRestart(t *testing.T) {

@@ -5,7 +5,7 @@ DATA    ?= .data
 
 .PHONY: dev test build vet generate compose check-generated test-go clean
 
-## dev: start PostgreSQL, Redis, NATS, Neo4j, every subgraph and the router (GraphiQL on :4000)
+## dev: start PostgreSQL, Redis, NATS, Neo4j, MinIO, every subgraph and the router (GraphiQL on :4000)
 dev: build
 	exec ./$(STUDIO) dev --data $(DATA)
 

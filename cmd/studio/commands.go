@@ -385,6 +385,7 @@ Studio Platform is running.
   Redis        %s
   NATS         %s
   Neo4j        %s
+  MinIO (S3)   %s  (access key %s, secret key in %s)
 
 Demo login (organization %q):
   mutation { login(email: %q, password: %q) { accessToken } }
@@ -393,7 +394,7 @@ Demo login (organization %q):
 
 Ctrl-C stops everything.
 `, portOf(*routerAddr), portOf(*routerAddr), p.IdentityURL, p.ComplianceURL, stack.DatabaseURL, stack.RedisURL, stack.NatsURL,
-		stack.Neo4jURL,
+		stack.Neo4jURL, stack.S3URL, stack.S3AccessKey, filepath.Join(*data, "minio", "credentials"),
 		demo.OrgName, demo.DemoUser.Email, demo.Password)
 	<-ctx.Done()
 	log.Info("shutting down")

@@ -30,7 +30,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"dev", "start PostgreSQL, Redis, NATS, Neo4j, every subgraph and the router", runDev},
+		{"dev", "start PostgreSQL, Redis, NATS, Neo4j, MinIO, every subgraph and the router", runDev},
 		{"router", "serve a supergraph: studio router --supergraph FILE --listen HOST:PORT", runRouter},
 		{"subgraph", "serve one subgraph: studio subgraph NAME [--listen HOST:PORT]", runSubgraph},
 		{"compose", "compose supergraph.yaml into a supergraph SDL", runCompose},

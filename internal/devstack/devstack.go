@@ -1,9 +1,10 @@
 // Package devstack starts the real infrastructure the platform needs — PostgreSQL 15,
-// Redis, NATS JetStream and Neo4j 5 — on a single machine where nothing is
+// Redis, NATS JetStream, Neo4j 5 and MinIO — on a single machine where nothing is
 // running, for `make dev` and for integration tests. The servers start concurrently.
 //
 // Each piece is skipped when its URL is already provided: Start reads DATABASE_URL,
-// REDIS_URL, NATS_URL and NEO4J_URL from the process environment (override the lookup with WithEnvLookup, or ignore the
+// REDIS_URL, NATS_URL, NEO4J_URL and S3_URL (with S3_ACCESS_KEY / S3_SECRET_KEY) from
+// the process environment (override the lookup with WithEnvLookup, or ignore the
 // environment with WithoutEnv) and uses those servers instead of starting its own.
 //
 //   - PostgreSQL: a private cluster under <dir>/postgres, started from the installed
@@ -22,7 +23,11 @@
 //     Bolt only, auth disabled, 64 MiB page cache, 512 MiB heap) run with Java 17 as a
 //     child process, data and logs in <dir>/neo4j. On first use Maven resolves its jars
 //     and javac compiles the launcher into <cache>/neo4j-<hash of pom.xml+Launcher.java>
-//     (see WithCacheDir), outside the repository.
+//     (see WithCacheDir), outside the repository. Missing java/javac/mvn are installed
+//     with apt-get (openjdk-17-jdk-headless, maven) as for Redis.
+//   - MinIO: the pinned github.com/minio/minio built once with `go install` into
+//     <cache>/minio-<version>/ and run as a child process on a free port, data in
+//     <dir>/minio, random root credentials recorded in <dir>/minio/credentials.
 //
 // Child processes get SIGTERM/SIGINT when the parent dies (Pdeathsig), so a killed
 // test binary does not leak servers.
@@ -47,7 +52,10 @@ const (
 	EnvDatabaseURL = "DATABASE_URL"
 	EnvRedisURL    = "REDIS_URL"
 	EnvNatsURL     = "NATS_URL"
-	EnvNeo4jURL    = "NEO4J_URL" // bolt://[user:password@]host:port
+	EnvNeo4jURL    = "NEO4J_URL"     // bolt://[user:password@]host:port
+	EnvS3URL       = "S3_URL"        // http://host:port of MinIO or any S3 endpoint
+	EnvS3AccessKey = "S3_ACCESS_KEY" // with S3_URL
+	EnvS3SecretKey = "S3_SECRET_KEY" // with S3_URL
 )
 
 // Stack is a running set of infrastructure servers. An empty URL means the piece was
@@ -57,6 +65,9 @@ type Stack struct {
 	RedisURL    string // redis://127.0.0.1:<port>/0
 	NatsURL     string // nats://127.0.0.1:<port>
 	Neo4jURL    string // bolt://127.0.0.1:<port> (auth disabled on the private server)
+	S3URL       string // http://127.0.0.1:<port> (MinIO)
+	S3AccessKey string
+	S3SecretKey string
 
 	log     *slog.Logger
 	mu      sync.Mutex
@@ -74,6 +85,9 @@ func (s *Stack) Env() []string {
 		{EnvRedisURL, s.RedisURL},
 		{EnvNatsURL, s.NatsURL},
 		{EnvNeo4jURL, s.Neo4jURL},
+		{EnvS3URL, s.S3URL},
+		{EnvS3AccessKey, s.S3AccessKey},
+		{EnvS3SecretKey, s.S3SecretKey},
 	} {
 		if kv[1] != "" {
 			env = append(env, kv[0]+"="+kv[1])
@@ -117,6 +131,7 @@ type config struct {
 	redis       bool
 	nats        bool
 	neo4j       bool
+	minio       bool
 	install     bool
 	cacheDir    string
 	pgBin       string
@@ -148,8 +163,11 @@ func WithoutNATS() Option { return func(c *config) { c.nats = false } }
 // WithoutNeo4j does not start (or look up) Neo4j.
 func WithoutNeo4j() Option { return func(c *config) { c.neo4j = false } }
 
+// WithoutMinIO does not start (or look up) MinIO.
+func WithoutMinIO() Option { return func(c *config) { c.minio = false } }
+
 // WithCacheDir sets the folder for builds shared by every stack of this user: the Neo4j
-// launcher (default $STUDIO_CACHE, else <user cache dir>/studio,
+// launcher and the MinIO binary (default $STUDIO_CACHE, else <user cache dir>/studio,
 // e.g. ~/.cache/studio). It must be outside the repository.
 func WithCacheDir(dir string) Option {
 	return func(c *config) {
@@ -182,7 +200,8 @@ func WithEnvLookup(fn func(string) string) Option {
 	}
 }
 
-// WithoutInstall forbids installing missing system packages (redis-server) even as root.
+// WithoutInstall forbids installing missing system packages (redis-server, the JDK and
+// Maven) even as root.
 func WithoutInstall() Option { return func(c *config) { c.install = false } }
 
 // WithPostgresBin sets the folder holding initdb, pg_ctl and postgres
@@ -205,7 +224,7 @@ func WithFastUnsafePostgres() Option {
 }
 
 // WithStartTimeout bounds how long each server may take to become ready (default 2m;
-// installing redis-server or building the Neo4j launcher is not counted).
+// installing redis-server, building the Neo4j launcher or MinIO is not counted).
 func WithStartTimeout(d time.Duration) Option {
 	return func(c *config) {
 		if d > 0 {
@@ -224,6 +243,7 @@ func Start(ctx context.Context, dir string, opts ...Option) (*Stack, error) {
 		redis:       true,
 		nats:        true,
 		neo4j:       true,
+		minio:       true,
 		install:     true,
 		cacheDir:    defaultCacheDir(),
 		pgBin:       defaultPGBin,
@@ -254,6 +274,7 @@ func Start(ctx context.Context, dir string, opts ...Option) (*Stack, error) {
 		{cfg.redis, "redis", EnvRedisURL, &st.RedisURL, startRedis},
 		{cfg.nats, "nats", EnvNatsURL, &st.NatsURL, startNATS},
 		{cfg.neo4j, "neo4j", EnvNeo4jURL, &st.Neo4jURL, startNeo4j},
+		{cfg.minio, "minio", EnvS3URL, &st.S3URL, startMinIO},
 	}
 	for _, p := range pieces {
 		if !p.on {
@@ -261,6 +282,9 @@ func Start(ctx context.Context, dir string, opts ...Option) (*Stack, error) {
 		}
 		if u := cfg.getenv(p.env); u != "" {
 			*p.url = u
+			if p.env == EnvS3URL {
+				st.S3AccessKey, st.S3SecretKey = cfg.getenv(EnvS3AccessKey), cfg.getenv(EnvS3SecretKey)
+			}
 			cfg.log.Info("devstack: using "+p.name+" from environment", "env", p.env)
 			continue
 		}
@@ -280,7 +304,7 @@ func Start(ctx context.Context, dir string, opts ...Option) (*Stack, error) {
 		return nil, err
 	}
 	cfg.log.Info("devstack: ready", "dir", abs, "postgres", st.DatabaseURL, "redis", st.RedisURL, "nats", st.NatsURL,
-		"neo4j", st.Neo4jURL, "took", time.Since(began).Round(10*time.Millisecond))
+		"neo4j", st.Neo4jURL, "s3", st.S3URL, "took", time.Since(began).Round(10*time.Millisecond))
 	return st, nil
 }
 

@@ -5,13 +5,16 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/minio/minio-go/v7"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
@@ -39,7 +42,8 @@ func stackDir(t *testing.T) string {
 
 func start(t *testing.T, dir string, opts ...devstack.Option) *devstack.Stack {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	// Generous: on a new machine the first start builds the Neo4j launcher and MinIO.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	opts = append([]devstack.Option{devstack.WithoutEnv(), devstack.WithLogger(quietLogger(t))}, opts...)
 	st, err := devstack.Start(ctx, dir, opts...)
@@ -83,6 +87,13 @@ func neo4jCount(t *testing.T, url, cypher string) int64 {
 	return n
 }
 
+func s3Client(t *testing.T, st *devstack.Stack) *minio.Client {
+	t.Helper()
+	c, err := devstack.S3Client(st.S3URL, st.S3AccessKey, st.S3SecretKey)
+	require.NoError(t, err)
+	return c
+}
+
 func TestStartAllAndRestartKeepsData(t *testing.T) {
 	dir := stackDir(t)
 	ctx := context.Background()
@@ -90,7 +101,10 @@ func TestStartAllAndRestartKeepsData(t *testing.T) {
 	st := start(t, dir)
 	require.Contains(t, st.DatabaseURL, "postgres://studio@127.0.0.1:")
 	require.Regexp(t, `^bolt://127\.0\.0\.1:\d+$`, st.Neo4jURL)
-	require.Len(t, st.Env(), 4)
+	require.Regexp(t, `^http://127\.0\.0\.1:\d+$`, st.S3URL)
+	require.NotEmpty(t, st.S3AccessKey)
+	require.NotEmpty(t, st.S3SecretKey)
+	require.Len(t, st.Env(), 7)
 
 	// Postgres.
 	require.Equal(t, 1, pgCount(t, st.DatabaseURL, "select 1"))
@@ -127,7 +141,17 @@ func TestStartAllAndRestartKeepsData(t *testing.T) {
 	require.EqualValues(t, 0, neo4jCount(t, st.Neo4jURL, "MATCH (n:Survivor) RETURN count(n)"))
 	require.EqualValues(t, 2, neo4jCount(t, st.Neo4jURL, "UNWIND [1, 2] AS i CREATE (n:Survivor {i: i}) RETURN count(n)"))
 
-	oldDB, oldRedis, oldNeo4j := st.DatabaseURL, st.RedisURL, st.Neo4jURL
+	// MinIO: a bucket and an object, with the generated root credentials only.
+	s3 := s3Client(t, st)
+	require.NoError(t, s3.MakeBucket(ctx, "survivors", minio.MakeBucketOptions{}))
+	_, err = s3.PutObject(ctx, "survivors", "a.txt", strings.NewReader("hello"), 5, minio.PutObjectOptions{ContentType: "text/plain"})
+	require.NoError(t, err)
+	anon, err := minio.New(strings.TrimPrefix(st.S3URL, "http://"), &minio.Options{})
+	require.NoError(t, err)
+	_, err = anon.ListBuckets(ctx)
+	require.Error(t, err, "anonymous access must be refused")
+
+	oldDB, oldRedis, oldNeo4j, oldS3 := st.DatabaseURL, st.RedisURL, st.Neo4jURL, st.S3URL
 	require.NoError(t, st.Close())
 	require.NoError(t, st.Close(), "Close must be safe twice")
 
@@ -136,21 +160,29 @@ func TestStartAllAndRestartKeepsData(t *testing.T) {
 	_, err = pgx.Connect(cctx, oldDB)
 	cancel()
 	require.Error(t, err)
-	// So is Neo4j.
+	// So are Neo4j and MinIO.
 	drv, err := neo4j.NewDriverWithContext(oldNeo4j, neo4j.NoAuth())
 	require.NoError(t, err)
 	cctx, cancel = context.WithTimeout(ctx, 2*time.Second)
 	require.Error(t, drv.VerifyConnectivity(cctx))
 	cancel()
 	require.NoError(t, drv.Close(ctx))
+	_, err = http.Get(oldS3 + "/minio/health/live")
+	require.Error(t, err)
 
 	// Restart on the same dir: same ports (recorded), data survived.
 	st2 := start(t, dir)
 	require.Equal(t, oldDB, st2.DatabaseURL)
 	require.Equal(t, oldRedis, st2.RedisURL)
 	require.Equal(t, oldNeo4j, st2.Neo4jURL)
+	require.Equal(t, oldS3, st2.S3URL)
 	require.Equal(t, 2, pgCount(t, st2.DatabaseURL, "select count(*) from survivor"))
 	require.EqualValues(t, 2, neo4jCount(t, st2.Neo4jURL, "MATCH (n:Survivor) RETURN count(n)"))
+	obj, err := s3Client(t, st2).GetObject(ctx, "survivors", "a.txt", minio.GetObjectOptions{})
+	require.NoError(t, err)
+	body, err := io.ReadAll(obj)
+	require.NoError(t, err)
+	require.Equal(t, "hello", string(body))
 
 	opt, err = redis.ParseURL(st2.RedisURL)
 	require.NoError(t, err)
@@ -172,12 +204,12 @@ func TestStartAllAndRestartKeepsData(t *testing.T) {
 
 func TestPostgresReuseRunningCluster(t *testing.T) {
 	dir := stackDir(t)
-	first := start(t, dir, devstack.WithoutRedis(), devstack.WithoutNATS(), devstack.WithoutNeo4j())
+	first := start(t, dir, devstack.WithoutRedis(), devstack.WithoutNATS(), devstack.WithoutNeo4j(), devstack.WithoutMinIO())
 	require.Empty(t, first.RedisURL)
 	require.Empty(t, first.NatsURL)
 
 	// A second Start while the first is running reuses it and does not own it.
-	second := start(t, dir, devstack.WithoutRedis(), devstack.WithoutNATS(), devstack.WithoutNeo4j())
+	second := start(t, dir, devstack.WithoutRedis(), devstack.WithoutNATS(), devstack.WithoutNeo4j(), devstack.WithoutMinIO())
 	require.Equal(t, first.DatabaseURL, second.DatabaseURL)
 	require.NoError(t, second.Close())
 	require.Equal(t, 1, pgCount(t, first.DatabaseURL, "select 1"), "closing a reusing stack must not stop postgres")
@@ -200,7 +232,7 @@ func TestPostgresReachableDir(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = os.RemoveAll(base) })
 	require.NoError(t, os.Chmod(base, 0o755))
-	st := start(t, base, devstack.WithoutRedis(), devstack.WithoutNATS(), devstack.WithoutNeo4j())
+	st := start(t, base, devstack.WithoutRedis(), devstack.WithoutNATS(), devstack.WithoutNeo4j(), devstack.WithoutMinIO())
 	fi, err := os.Lstat(filepath.Join(base, "postgres"))
 	require.NoError(t, err)
 	require.True(t, fi.IsDir(), "expected a real folder, not a fallback symlink")
@@ -210,7 +242,7 @@ func TestPostgresReachableDir(t *testing.T) {
 
 func TestFallbackRecordedAsSymlink(t *testing.T) {
 	dir := stackDir(t) // 0700: unreachable for the postgres user when we are root
-	start(t, dir, devstack.WithoutRedis(), devstack.WithoutNATS(), devstack.WithoutNeo4j())
+	start(t, dir, devstack.WithoutRedis(), devstack.WithoutNATS(), devstack.WithoutNeo4j(), devstack.WithoutMinIO())
 	if os.Geteuid() != 0 {
 		// Not root: the server runs as this user, who owns dir, so no fallback.
 		fi, err := os.Lstat(filepath.Join(dir, "postgres"))
@@ -229,6 +261,9 @@ func TestEnvURLsAreUsed(t *testing.T) {
 		devstack.EnvRedisURL:    "redis://cache.example:6379/0",
 		devstack.EnvNatsURL:     "nats://bus.example:4222",
 		devstack.EnvNeo4jURL:    "bolt://graph.example:7687",
+		devstack.EnvS3URL:       "https://s3.example",
+		devstack.EnvS3AccessKey: "AK",
+		devstack.EnvS3SecretKey: "SK",
 	}
 	st, err := devstack.Start(context.Background(), t.TempDir(),
 		devstack.WithEnvLookup(func(k string) string { return env[k] }), devstack.WithLogger(quietLogger(t)))
@@ -237,7 +272,10 @@ func TestEnvURLsAreUsed(t *testing.T) {
 	require.Equal(t, env[devstack.EnvRedisURL], st.RedisURL)
 	require.Equal(t, env[devstack.EnvNatsURL], st.NatsURL)
 	require.Equal(t, env[devstack.EnvNeo4jURL], st.Neo4jURL)
-	require.Len(t, st.Env(), 4)
+	require.Equal(t, env[devstack.EnvS3URL], st.S3URL)
+	require.Equal(t, "AK", st.S3AccessKey)
+	require.Equal(t, "SK", st.S3SecretKey)
+	require.Len(t, st.Env(), 7)
 	require.NoError(t, st.Close())
 }
 
@@ -245,9 +283,9 @@ func TestRunWith(t *testing.T) {
 	dir := stackDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	// Neo4j is covered by TestStartAllAndRestartKeepsData; RunWith's job is the
+	// Neo4j and MinIO are covered by TestStartAllAndRestartKeepsData; RunWith's job is the
 	// environment and the exit code.
-	opts := []devstack.Option{devstack.WithoutEnv(), devstack.WithLogger(quietLogger(t)), devstack.WithoutNeo4j()}
+	opts := []devstack.Option{devstack.WithoutEnv(), devstack.WithLogger(quietLogger(t)), devstack.WithoutNeo4j(), devstack.WithoutMinIO()}
 
 	out := filepath.Join(t.TempDir(), "env")
 	script := `printf '%s\n%s\n%s\n' "$DATABASE_URL" "$REDIS_URL" "$NATS_URL" > "$1"; exit 0`
@@ -263,11 +301,15 @@ func TestRunWith(t *testing.T) {
 }
 
 func TestMissingToolsNameTheInstall(t *testing.T) {
-	t.Setenv("PATH", t.TempDir()) // no java, javac or mvn
-	only := []devstack.Option{devstack.WithoutEnv(), devstack.WithLogger(quietLogger(t)), devstack.WithCacheDir(t.TempDir()),
+	t.Setenv("PATH", t.TempDir()) // no java, javac, mvn or go
+	only := []devstack.Option{devstack.WithoutEnv(), devstack.WithLogger(quietLogger(t)), devstack.WithCacheDir(t.TempDir()), devstack.WithoutInstall(),
 		devstack.WithoutPostgres(), devstack.WithoutRedis(), devstack.WithoutNATS()}
 
-	_, err := devstack.Start(context.Background(), t.TempDir(), only...)
+	_, err := devstack.Start(context.Background(), t.TempDir(), append(only, devstack.WithoutMinIO())...)
 	require.ErrorContains(t, err, "apt-get install -y openjdk-17-jdk-headless maven")
 	require.ErrorContains(t, err, devstack.EnvNeo4jURL)
+
+	_, err = devstack.Start(context.Background(), t.TempDir(), append(only, devstack.WithoutNeo4j())...)
+	require.ErrorContains(t, err, "go install github.com/minio/minio@"+devstack.MinIOModuleVersion)
+	require.ErrorContains(t, err, devstack.EnvS3URL)
 }

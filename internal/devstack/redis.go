@@ -39,26 +39,8 @@ func findRedis(ctx context.Context, cfg *config) (string, error) {
 	if !cfg.install {
 		return "", fmt.Errorf("redis-server not found on PATH; install it with `apt-get install -y redis-server` (or set %s)", EnvRedisURL)
 	}
-	// Several processes may get here at once (parallel test binaries): one installs.
-	unlock, err := lockFile(ctx, filepath.Join(os.TempDir(), "studio-devstack-apt.lock"))
-	if err != nil {
+	if err := aptInstall(ctx, cfg, func() bool { _, err := lookup(); return err == nil }, "redis-server"); err != nil {
 		return "", err
-	}
-	defer unlock()
-	if p, err := lookup(); err == nil {
-		return p, nil
-	}
-	cfg.log.Warn("devstack: redis-server is missing; installing it: apt-get update && apt-get install -y redis-server")
-	for _, args := range [][]string{
-		{"-o", "DPkg::Lock::Timeout=300", "update"},
-		{"-o", "DPkg::Lock::Timeout=300", "install", "-y", "--no-install-recommends", "redis-server"},
-	} {
-		cmd := exec.CommandContext(ctx, "apt-get", args...)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return "", fmt.Errorf("apt-get %s: %w\n%s", strings.Join(args, " "), err, tailString(string(out), 2000))
-		}
 	}
 	p, err := lookup()
 	if err != nil {
@@ -66,6 +48,33 @@ func findRedis(ctx context.Context, cfg *config) (string, error) {
 	}
 	cfg.log.Info("devstack: installed redis-server", "path", p)
 	return p, nil
+}
+
+// aptInstall installs packages with apt-get (this process must be root) unless done()
+// reports them present once the machine-wide lock is held: several processes may get
+// here at once (parallel test binaries), one installs.
+func aptInstall(ctx context.Context, cfg *config, done func() bool, pkgs ...string) error {
+	unlock, err := lockFile(ctx, filepath.Join(os.TempDir(), "studio-devstack-apt.lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if done() {
+		return nil
+	}
+	cfg.log.Warn("devstack: missing system packages; installing them: apt-get update && apt-get install -y " + strings.Join(pkgs, " "))
+	for _, args := range [][]string{
+		{"-o", "DPkg::Lock::Timeout=300", "update"},
+		append([]string{"-o", "DPkg::Lock::Timeout=300", "install", "-y", "--no-install-recommends"}, pkgs...),
+	} {
+		cmd := exec.CommandContext(ctx, "apt-get", args...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("apt-get %s: %w\n%s", strings.Join(args, " "), err, tailString(string(out), 2000))
+		}
+	}
+	return nil
 }
 
 func tailString(s string, n int) string {

@@ -4,21 +4,22 @@
 // # One stack per test process
 //
 // Stack(t) starts the stack on first use (sync.Once) and keeps it for the whole test
-// process. When DATABASE_URL, REDIS_URL, NATS_URL and NEO4J_URL are set (`make
+// process. When DATABASE_URL, REDIS_URL, NATS_URL, NEO4J_URL and S3_URL are set (`make
 // test` runs `studio stack -- go test ./...`, which starts one stack and exports them),
 // those servers are used and nothing is started. Otherwise a private stack is started
 // under a fresh /tmp/studio-testenv-* folder (servers whose URL is set are still reused).
 //
 // Neo4j Community has a single database, so tests share it: Neo4j(t) returns its URL
-// and tests keep apart by scoping their data (e.g. a random organization id).
+// and tests keep apart by scoping their data (e.g. a random organization id). MinIO
+// tests get a fresh bucket each from Bucket(t).
 //
 // To stop that private stack and delete its folder when the tests end, call Main from
 // TestMain:
 //
 //	func TestMain(m *testing.M) { testenv.Main(m) }
 //
-// Without Main the stack still cannot outlive the process: redis-server, postgres
-// and Neo4j are child processes that receive a signal when the test binary exits (Pdeathsig),
+// Without Main the stack still cannot outlive the process: redis-server, postgres,
+// Neo4j and MinIO are child processes that receive a signal when the test binary exits (Pdeathsig),
 // and NATS is embedded. The folder is left behind and garbage-collected by the next
 // test process that starts a private stack (folders whose owner pid is gone).
 package testenv
@@ -39,6 +40,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/minio/minio-go/v7"
 
 	"github.com/studio-platform/studio/internal/devstack"
 )
@@ -77,10 +80,11 @@ func Stack(t testing.TB) *devstack.Stack {
 }
 
 func startShared() (*devstack.Stack, string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	// Generous: on a new machine the first start builds the Neo4j launcher and MinIO.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	log := logger()
-	if allSet(devstack.EnvDatabaseURL, devstack.EnvRedisURL, devstack.EnvNatsURL, devstack.EnvNeo4jURL) {
+	if allSet(devstack.EnvDatabaseURL, devstack.EnvRedisURL, devstack.EnvNatsURL, devstack.EnvNeo4jURL, devstack.EnvS3URL) {
 		st, err := devstack.Start(ctx, os.TempDir(), devstack.WithLogger(log))
 		return st, "", err
 	}
@@ -245,4 +249,41 @@ func Neo4j(t testing.TB) string {
 		t.Fatalf("testenv: stack has no Neo4j")
 	}
 	return st.Neo4jURL
+}
+
+// S3 is how to reach the stack's S3 server (MinIO) and one bucket on it.
+type S3 struct {
+	URL       string // http://host:port
+	AccessKey string
+	SecretKey string
+	Bucket    string
+}
+
+// Bucket creates a fresh, empty bucket on the stack's MinIO. The bucket and every object
+// in it are removed when the test ends.
+func Bucket(t testing.TB) S3 {
+	t.Helper()
+	st := Stack(t)
+	if st.S3URL == "" {
+		t.Fatalf("testenv: stack has no S3 server")
+	}
+	client, err := devstack.S3Client(st.S3URL, st.S3AccessKey, st.S3SecretKey)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	// Bucket names: 3-63 characters of [a-z0-9-].
+	name := strings.ReplaceAll(databaseName(t.Name()), "_", "-")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := client.MakeBucket(ctx, name, minio.MakeBucketOptions{}); err != nil {
+		t.Fatalf("testenv: create bucket %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := client.RemoveBucketWithOptions(ctx, name, minio.RemoveBucketOptions{ForceDelete: true}); err != nil {
+			t.Errorf("testenv: remove bucket %s: %v", name, err)
+		}
+	})
+	return S3{URL: st.S3URL, AccessKey: st.S3AccessKey, SecretKey: st.S3SecretKey, Bucket: name}
 }

@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/minio/minio-go/v7"
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 	"github.com/stretchr/testify/require"
 
+	"github.com/studio-platform/studio/internal/devstack"
 	"github.com/studio-platform/studio/internal/testenv"
 )
 
@@ -28,6 +30,7 @@ func TestStackIsShared(t *testing.T) {
 	require.NotEmpty(t, a.RedisURL)
 	require.NotEmpty(t, a.NatsURL)
 	require.NotEmpty(t, a.Neo4jURL)
+	require.NotEmpty(t, a.S3URL)
 }
 
 func TestNeo4j(t *testing.T) {
@@ -39,6 +42,29 @@ func TestNeo4j(t *testing.T) {
 	require.NoError(t, err)
 	v, _ := res.Records[0].Get("v")
 	require.EqualValues(t, 42, v)
+}
+
+func TestBucket(t *testing.T) {
+	ctx := context.Background()
+	var first testenv.S3
+	t.Run("isolated/buckets", func(t *testing.T) {
+		first = testenv.Bucket(t)
+		second := testenv.Bucket(t)
+		require.NotEqual(t, first.Bucket, second.Bucket)
+		c, err := devstack.S3Client(first.URL, first.AccessKey, first.SecretKey)
+		require.NoError(t, err)
+		_, err = c.PutObject(ctx, first.Bucket, "doc.txt", strings.NewReader("left behind"), 11, minio.PutObjectOptions{})
+		require.NoError(t, err)
+		objs := c.ListObjects(ctx, second.Bucket, minio.ListObjectsOptions{})
+		_, more := <-objs
+		require.False(t, more, "a fresh bucket is empty")
+	})
+	// After the subtest its buckets are gone, objects and all.
+	c, err := devstack.S3Client(first.URL, first.AccessKey, first.SecretKey)
+	require.NoError(t, err)
+	ok, err := c.BucketExists(ctx, first.Bucket)
+	require.NoError(t, err)
+	require.False(t, ok)
 }
 
 func TestDatabase(t *testing.T) {

@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
@@ -147,9 +148,10 @@ var schema = []string{
 func (p *Projector) ensureSchema(ctx context.Context) error {
 	for _, stmt := range schema {
 		if _, err := neo4j.ExecuteQuery(ctx, p.drv, stmt, nil, neo4j.EagerResultTransformer, p.queryConfig(neo4j.ExecuteQueryWithWritersRouting())); err != nil {
-			// Two processes creating the same schema at once: the loser sees the winner's.
+			// Two processes creating the same schema at once: the loser sees the winner's
+			// (EquivalentSchemaRuleAlreadyExists, ConstraintAlreadyExists, ...).
 			var nerr *neo4j.Neo4jError
-			if errors.As(err, &nerr) && nerr.Title() == "EquivalentSchemaRuleAlreadyExists" {
+			if errors.As(err, &nerr) && strings.HasSuffix(nerr.Title(), "AlreadyExists") {
 				continue
 			}
 			return fmt.Errorf("projection: create schema (%s): %w", stmt, err)

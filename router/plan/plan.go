@@ -67,6 +67,9 @@ func Build(in Input) (*Plan, error) { return BuildContext(context.Background(), 
 // BuildContext plans an operation, giving up with the context's error once it
 // is done (checked every few hundred steps).
 func BuildContext(ctx context.Context, in Input) (*Plan, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("query planning stopped: %w", err)
+	}
 	sel := in.Selection
 	var err error
 	if sel == nil {

@@ -187,7 +187,7 @@ func TestCreateProjectAddControlAddEvidence(t *testing.T) {
 	wait := 30 * time.Second
 	pe, org := eventtest.Wait(t, e.natsURL, store.SubjectProjectCreated, wait, func(p store.ProjectEvent) bool { return p.ID == cp.CreateProject.ID })
 	require.Equal(t, demo.OrgID, org)
-	require.Equal(t, store.ProjectEvent{ID: cp.CreateProject.ID, Name: "ISO 27001 Certification", Description: "Annex A", OwnerID: demo.DemoUser.ID}, pe)
+	require.Equal(t, store.ProjectEvent{ID: cp.CreateProject.ID, Name: "ISO 27001 Certification", Description: "Annex A", OwnerID: demo.DemoUser.ID, FrameworkIDs: []string{}, Version: 1}, pe)
 	ce, _ := eventtest.Wait(t, e.natsURL, store.SubjectControlAdded, wait, func(c store.ControlEvent) bool { return c.ID == ac2.AddControl.ID })
 	require.Equal(t, "IN_PROGRESS", ce.Status)
 	require.Equal(t, cp.CreateProject.ID, ce.ProjectID)
@@ -233,7 +233,7 @@ func TestCreateProjectAddControlAddEvidence(t *testing.T) {
 	require.Equal(t, []string{"UNAUTHENTICATED"}, anonMut.Codes())
 }
 
-func TestSeededSOC2ProjectOverJWKS(t *testing.T) {
+func TestSeededProjectOverJWKS(t *testing.T) {
 	e := start(t, true) // compliance verifies against identity's JWKS over HTTP
 	var list struct{ Projects conn[project] }
 	gqltest.Post(t, e.url, e.token, `{ projects { nodes { `+projectFields+` } } }`, nil).Decode(t, &list)
@@ -244,18 +244,194 @@ func TestSeededSOC2ProjectOverJWKS(t *testing.T) {
 	var codes []string
 	for _, c := range p.Controls.Nodes {
 		codes = append(codes, c.Code)
-		require.Equal(t, "SOC 2", c.Framework)
 	}
-	require.Equal(t, []string{"CC6.1", "CC6.2", "CC6.3", "CC7.2", "CC8.1"}, codes)
-	require.Equal(t, "Logical and physical access controls", p.Controls.Nodes[0].Title)
+	require.Equal(t, []string{"AC-01", "AC-02", "BC-01", "CM-01", "CR-01", "GV-01", "HR-01", "IR-01", "OP-01", "OP-02", "VM-01"}, codes)
+	require.Equal(t, "Access provisioning and removal", p.Controls.Nodes[0].Title)
 	require.Len(t, p.Controls.Nodes[0].Evidence.Nodes, 1)
-	require.Equal(t, demo.DemoUser.ID, p.Controls.Nodes[0].Evidence.Nodes[0].SubmittedBy.ID)
-	require.Equal(t, demo.Alice.ID, p.Controls.Nodes[1].Evidence.Nodes[0].SubmittedBy.ID)
+	require.Equal(t, demo.Alice.ID, p.Controls.Nodes[0].Evidence.Nodes[0].SubmittedBy.ID)
 
 	// Alice (same organization) sees the project too.
 	alice := login(t, e.identityURL, demo.Alice.Email, demo.Password)
 	gqltest.Post(t, e.url, alice, `{ projects { nodes { id } } }`, nil).Decode(t, &list)
 	require.Len(t, list.Projects.Nodes, 1)
+}
+
+type score struct {
+	Framework    struct{ Key string } `json:"framework"`
+	Requirements int                  `json:"requirements"`
+	Covered      int                  `json:"covered"`
+	Percent      float64              `json:"percent"`
+}
+
+func scores(t *testing.T, e *env, token, projectID string) map[string]score {
+	t.Helper()
+	var out struct {
+		Project *struct{ Scores []score } `json:"project"`
+	}
+	gqltest.Post(t, e.url, token, `query($id: ID!) { project(id: $id) { scores { framework { key } requirements covered percent } } }`,
+		map[string]any{"id": projectID}).Decode(t, &out)
+	if out.Project == nil {
+		return nil
+	}
+	m := map[string]score{}
+	for _, s := range out.Project.Scores {
+		m[s.Framework.Key] = s
+	}
+	return m
+}
+
+// The demo data's scores: 10 of the 33 SOC 2 common criteria and 10 of the
+// 28 ISO/IEC 27001 Annex A controls of the catalog are covered (see package demo).
+func TestSeededScores(t *testing.T) {
+	e := start(t, false)
+	got := scores(t, e, e.token, demo.ProjectID)
+	require.Equal(t, score{Framework: struct{ Key string }{"SOC2"}, Requirements: 33, Covered: 10, Percent: 30.3}, got["SOC2"])
+	require.Equal(t, score{Framework: struct{ Key string }{"ISO27001"}, Requirements: 28, Covered: 10, Percent: 35.7}, got["ISO27001"])
+}
+
+func TestFrameworksMappingsReviewAndScore(t *testing.T) {
+	e := start(t, false)
+	soc2, iso := store.FrameworkID(store.FrameworkSOC2), store.FrameworkID(store.FrameworkISO27001)
+	cc61, a515 := store.RequirementID(store.FrameworkSOC2, "CC6.1"), store.RequirementID(store.FrameworkISO27001, "A.5.15")
+	a824 := store.RequirementID(store.FrameworkISO27001, "A.8.24")
+
+	// The catalog: SOC 2 (all 33 common criteria) and ISO/IEC 27001:2022 (28 Annex A controls).
+	var cat struct {
+		Frameworks conn[struct {
+			ID           string
+			Key          string
+			Name         string
+			Version      string
+			Requirements conn[struct {
+				ID, Code, Title string
+				Framework       struct{ Key string }
+			}]
+		}]
+	}
+	gqltest.Post(t, e.url, e.token, `{ frameworks { totalCount nodes { id key name version
+		requirements(first: 3) { totalCount nodes { id code title framework { key } } } } } }`, nil).Decode(t, &cat)
+	require.Equal(t, 2, cat.Frameworks.TotalCount)
+	iso27001, soc := cat.Frameworks.Nodes[0], cat.Frameworks.Nodes[1]
+	require.Equal(t, []string{"ISO27001", "2022", iso}, []string{iso27001.Key, iso27001.Version, iso27001.ID})
+	require.Equal(t, []string{"SOC2", "2017", soc2}, []string{soc.Key, soc.Version, soc.ID})
+	require.Equal(t, 33, soc.Requirements.TotalCount)
+	require.Equal(t, 28, iso27001.Requirements.TotalCount)
+	require.Equal(t, "A.5.1", iso27001.Requirements.Nodes[0].Code)
+	require.Equal(t, "Policies for information security", iso27001.Requirements.Nodes[0].Title)
+	require.Equal(t, "CC1.1", soc.Requirements.Nodes[0].Code)
+	require.Equal(t, "ISO27001", iso27001.Requirements.Nodes[2].Framework.Key)
+
+	// A project with SOC 2 in scope, then ISO 27001 adopted.
+	var cp struct{ CreateProject struct{ ID string } }
+	gqltest.Post(t, e.url, e.token, `mutation($in: CreateProjectInput!) { createProject(input: $in) { id } }`,
+		map[string]any{"in": map[string]any{"name": "Both", "frameworkIds": []string{soc2}}}).Decode(t, &cp)
+	pid := cp.CreateProject.ID
+	var ad struct {
+		AdoptFramework struct{ Frameworks conn[struct{ Key string }] }
+	}
+	gqltest.Post(t, e.url, e.token, `mutation($in: AdoptFrameworkInput!) { adoptFramework(input: $in) { frameworks { nodes { key } } } }`,
+		map[string]any{"in": map[string]any{"projectId": pid, "frameworkId": iso}}).Decode(t, &ad)
+	require.Len(t, ad.AdoptFramework.Frameworks.Nodes, 2)
+	require.Equal(t, 0.0, scores(t, e, e.token, pid)["SOC2"].Percent)
+
+	// A control mapped to both frameworks, with evidence that is accepted: covered once IMPLEMENTED.
+	var ac struct{ AddControl control }
+	gqltest.Post(t, e.url, e.token, `mutation($in: AddControlInput!) { addControl(input: $in) { id code status } }`,
+		map[string]any{"in": map[string]any{"projectId": pid, "code": "AC-01", "title": "Access", "requirementIds": []string{cc61, a515}}}).Decode(t, &ac)
+	cid := ac.AddControl.ID
+	var reqs struct {
+		Control struct {
+			Requirements conn[struct{ Code string }]
+		} `json:"updateControl"`
+	}
+	gqltest.Post(t, e.url, e.token, `mutation($in: UpdateControlInput!) { updateControl(input: $in) { requirements { nodes { code } } } }`,
+		map[string]any{"in": map[string]any{"controlId": cid, "requirementIds": []string{cc61, a515, a824}}}).Decode(t, &reqs)
+	require.Len(t, reqs.Control.Requirements.Nodes, 3)
+	require.Equal(t, "A.5.15", reqs.Control.Requirements.Nodes[0].Code, "by framework key, then the framework's order")
+
+	var ae struct {
+		AddEvidence struct {
+			ID, Status string
+			Current    bool
+			Owner      struct{ ID string }
+		}
+	}
+	gqltest.Post(t, e.url, e.token, `mutation($in: AddEvidenceInput!) { addEvidence(input: $in) { id status current owner { id } } }`,
+		map[string]any{"in": map[string]any{"controlId": cid, "title": "Access review", "ownerId": demo.Alice.ID}}).Decode(t, &ae)
+	require.Equal(t, "PENDING", ae.AddEvidence.Status)
+	require.False(t, ae.AddEvidence.Current)
+	require.Equal(t, demo.Alice.ID, ae.AddEvidence.Owner.ID)
+
+	review := func(status string, expires *time.Time) {
+		in := map[string]any{"evidenceId": ae.AddEvidence.ID, "status": status}
+		if expires != nil {
+			in["expiresAt"] = expires.Format(time.RFC3339)
+		}
+		var rv struct {
+			ReviewEvidence struct {
+				Status     string
+				Current    bool
+				ReviewedBy struct{ ID string }
+			}
+		}
+		gqltest.Post(t, e.url, e.token, `mutation($in: ReviewEvidenceInput!) { reviewEvidence(input: $in) { status current reviewedBy { id } } }`,
+			map[string]any{"in": in}).Decode(t, &rv)
+		require.Equal(t, status, rv.ReviewEvidence.Status)
+		require.Equal(t, demo.DemoUser.ID, rv.ReviewEvidence.ReviewedBy.ID)
+	}
+	future := time.Now().Add(30 * 24 * time.Hour)
+	review("ACCEPTED", &future)
+	require.Equal(t, 0, scores(t, e, e.token, pid)["SOC2"].Covered, "the control is not IMPLEMENTED yet")
+	gqltest.Post(t, e.url, e.token, `mutation { updateControl(input: {controlId: "`+cid+`", status: IMPLEMENTED}) { id } }`, nil).Decode(t, &struct{}{})
+	got := scores(t, e, e.token, pid)
+	require.Equal(t, score{Framework: struct{ Key string }{"SOC2"}, Requirements: 33, Covered: 1, Percent: 3}, got["SOC2"])
+	require.Equal(t, score{Framework: struct{ Key string }{"ISO27001"}, Requirements: 28, Covered: 2, Percent: 7.1}, got["ISO27001"])
+
+	// Expired evidence no longer counts.
+	past := time.Now().Add(-time.Hour)
+	review("ACCEPTED", &past)
+	require.Equal(t, 0, scores(t, e, e.token, pid)["ISO27001"].Covered)
+
+	// Events: control.updated carries the mappings, evidence.reviewed the decision.
+	cu, _ := eventtest.Wait(t, e.natsURL, store.SubjectControlUpdated, 30*time.Second, func(c store.ControlEvent) bool {
+		return c.ID == cid && c.Status == "IMPLEMENTED"
+	})
+	require.ElementsMatch(t, []string{cc61, a515, a824}, cu.RequirementIDs)
+	require.Equal(t, int64(3), cu.Version)
+	er, _ := eventtest.Wait(t, e.natsURL, store.SubjectEvidenceReviewed, 30*time.Second, func(v store.EvidenceEvent) bool {
+		return v.ID == ae.AddEvidence.ID && v.Version == 3
+	})
+	require.Equal(t, "ACCEPTED", er.Status)
+	require.WithinDuration(t, past, *er.ExpiresAt, time.Second)
+	pa, _ := eventtest.Wait(t, e.natsURL, store.SubjectProjectFrameworkAdopted, 30*time.Second, func(p store.ProjectEvent) bool { return p.ID == pid })
+	require.ElementsMatch(t, []string{soc2, iso}, pa.FrameworkIDs)
+
+	// Bad input, all at once; unknown references; PENDING is no review.
+	bad := gqltest.Post(t, e.url, e.token, `mutation($in: AddControlInput!) { addControl(input: $in) { id } }`,
+		map[string]any{"in": map[string]any{"projectId": pid, "code": strings.Repeat("x", 201), "title": "", "requirementIds": make([]string, 101)}})
+	require.Equal(t, []string{"BAD_USER_INPUT"}, bad.Codes())
+	unknown := gqltest.Post(t, e.url, e.token, `mutation($in: AddControlInput!) { addControl(input: $in) { id } }`,
+		map[string]any{"in": map[string]any{"projectId": pid, "code": "X-1", "title": "x", "requirementIds": []string{uuid.NewString()}}})
+	require.Equal(t, []string{"BAD_USER_INPUT"}, unknown.Codes())
+	pending := gqltest.Post(t, e.url, e.token, `mutation { reviewEvidence(input: {evidenceId: "`+ae.AddEvidence.ID+`", status: PENDING}) { id } }`, nil)
+	require.Equal(t, []string{"BAD_USER_INPUT"}, pending.Codes())
+
+	// Another organization: no project, no score, no writes.
+	var su struct {
+		SignUp struct{ AccessToken string } `json:"signUp"`
+	}
+	gqltest.Post(t, e.identityURL, "", `mutation($in: SignUpInput!) { signUp(input: $in) { accessToken } }`, map[string]any{
+		"in": map[string]any{"email": "eve@other.test", "password": "password123", "name": "Eve", "organizationName": "Other"},
+	}).Decode(t, &su)
+	other := su.SignUp.AccessToken
+	require.Nil(t, scores(t, e, other, pid))
+	for _, q := range []string{
+		`mutation { reviewEvidence(input: {evidenceId: "` + ae.AddEvidence.ID + `", status: REJECTED}) { id } }`,
+		`mutation { updateControl(input: {controlId: "` + cid + `", status: NOT_STARTED}) { id } }`,
+		`mutation { adoptFramework(input: {projectId: "` + pid + `", frameworkId: "` + soc2 + `"}) { id } }`,
+	} {
+		require.Equal(t, []string{"NOT_FOUND"}, gqltest.Post(t, e.url, other, q, nil).Codes(), q)
+	}
 }
 
 // addProjects inserts n projects of the demo organization owned by owners
@@ -414,10 +590,10 @@ func TestConnectionsPageThroughEveryParentInOneQuery(t *testing.T) {
 			Controls conn[control] `json:"controls"`
 		}] `json:"projects"`
 	}
-	const q = `query($after: String) { projects(first: 100) { totalCount nodes { id controls(first: 2, after: $after) {
+	const q = `query($after: String) { projects(first: 100) { totalCount nodes { id controls(first: 4, after: $after) {
 		totalCount pageInfo { hasNextPage endCursor } nodes { code } } } } }`
 
-	// The seeded project has five controls: pages of 2, 2 and 1.
+	// The seeded project has eleven controls: pages of 4, 4 and 3.
 	var codes []string
 	var after any
 	for range 3 {
@@ -432,16 +608,16 @@ func TestConnectionsPageThroughEveryParentInOneQuery(t *testing.T) {
 				require.Equal(t, 2, p.Controls.TotalCount)
 				continue
 			}
-			require.Equal(t, 5, p.Controls.TotalCount)
+			require.Equal(t, 11, p.Controls.TotalCount)
 			for _, c := range p.Controls.Nodes {
 				codes = append(codes, c.Code)
 			}
-			require.Equal(t, len(codes) < 5, p.Controls.PageInfo.HasNextPage)
+			require.Equal(t, len(codes) < 11, p.Controls.PageInfo.HasNextPage)
 			require.NotNil(t, p.Controls.PageInfo.EndCursor)
 			after = *p.Controls.PageInfo.EndCursor
 		}
 	}
-	require.Equal(t, []string{"CC6.1", "CC6.2", "CC6.3", "CC7.2", "CC8.1"}, codes)
+	require.Equal(t, []string{"AC-01", "AC-02", "BC-01", "CM-01", "CR-01", "GV-01", "HR-01", "IR-01", "OP-01", "OP-02", "VM-01"}, codes)
 
 	// Past the end: an empty page that still knows the total.
 	var out page
@@ -449,7 +625,7 @@ func TestConnectionsPageThroughEveryParentInOneQuery(t *testing.T) {
 	for _, p := range out.Projects.Nodes {
 		if p.ID == demo.ProjectID {
 			require.Empty(t, p.Controls.Nodes)
-			require.Equal(t, 5, p.Controls.TotalCount)
+			require.Equal(t, 11, p.Controls.TotalCount)
 			require.False(t, p.Controls.PageInfo.HasNextPage)
 			require.Nil(t, p.Controls.PageInfo.EndCursor)
 		}

@@ -8,11 +8,21 @@ package graph
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/studio-platform/studio/subgraphs/compliance/graph/generated"
 	"github.com/studio-platform/studio/subgraphs/compliance/graph/model"
 	"github.com/studio-platform/studio/subgraphs/kit"
 )
+
+// Requirements is the resolver for the requirements field.
+func (r *controlResolver) Requirements(ctx context.Context, obj *model.Control, first *int, after *string) (*kit.Connection[model.Requirement], error) {
+	l, err := r.Loaders.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return kit.LoadPage(ctx, l.RequirementsByControlID, obj.ID, first, after)
+}
 
 // Evidence is the resolver for the evidence field.
 func (r *controlResolver) Evidence(ctx context.Context, obj *model.Control, first *int, after *string) (*kit.Connection[model.Evidence], error) {
@@ -47,9 +57,38 @@ func (r *evidenceResolver) SubmittedBy(ctx context.Context, obj *model.Evidence)
 	return &model.User{ID: *obj.SubmittedByID}, nil
 }
 
+// Owner is the resolver for the owner field.
+func (r *evidenceResolver) Owner(ctx context.Context, obj *model.Evidence) (*model.User, error) {
+	return userRef(obj.OwnerID), nil
+}
+
+// ReviewedBy is the resolver for the reviewedBy field.
+func (r *evidenceResolver) ReviewedBy(ctx context.Context, obj *model.Evidence) (*model.User, error) {
+	return userRef(obj.ReviewedByID), nil
+}
+
+// Current is the resolver for the current field.
+func (r *evidenceResolver) Current(ctx context.Context, obj *model.Evidence) (bool, error) {
+	return obj.CurrentAt(time.Now()), nil
+}
+
+// Requirements is the resolver for the requirements field.
+func (r *frameworkResolver) Requirements(ctx context.Context, obj *model.Framework, first *int, after *string) (*kit.Connection[model.Requirement], error) {
+	l, err := r.Loaders.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return kit.LoadPage(ctx, l.RequirementsByFrameworkID, obj.ID, first, after)
+}
+
 // CreateProject is the resolver for the createProject field.
 func (r *mutationResolver) CreateProject(ctx context.Context, input model.CreateProjectInput) (*model.Project, error) {
 	return r.createProject(ctx, input)
+}
+
+// AdoptFramework is the resolver for the adoptFramework field.
+func (r *mutationResolver) AdoptFramework(ctx context.Context, input model.AdoptFrameworkInput) (*model.Project, error) {
+	return r.adoptFramework(ctx, input)
 }
 
 // AddControl is the resolver for the addControl field.
@@ -57,9 +96,19 @@ func (r *mutationResolver) AddControl(ctx context.Context, input model.AddContro
 	return r.addControl(ctx, input)
 }
 
+// UpdateControl is the resolver for the updateControl field.
+func (r *mutationResolver) UpdateControl(ctx context.Context, input model.UpdateControlInput) (*model.Control, error) {
+	return r.updateControl(ctx, input)
+}
+
 // AddEvidence is the resolver for the addEvidence field.
 func (r *mutationResolver) AddEvidence(ctx context.Context, input model.AddEvidenceInput) (*model.Evidence, error) {
 	return r.addEvidence(ctx, input)
+}
+
+// ReviewEvidence is the resolver for the reviewEvidence field.
+func (r *mutationResolver) ReviewEvidence(ctx context.Context, input model.ReviewEvidenceInput) (*model.Evidence, error) {
+	return r.reviewEvidence(ctx, input)
 }
 
 // Owner is the resolver for the owner field.
@@ -74,6 +123,24 @@ func (r *projectResolver) Controls(ctx context.Context, obj *model.Project, firs
 		return nil, err
 	}
 	return kit.LoadPage(ctx, l.ControlsByProjectID, obj.ID, first, after)
+}
+
+// Frameworks is the resolver for the frameworks field.
+func (r *projectResolver) Frameworks(ctx context.Context, obj *model.Project, first *int, after *string) (*kit.Connection[model.Framework], error) {
+	l, err := r.Loaders.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return kit.LoadPage(ctx, l.FrameworksByProjectID, obj.ID, first, after)
+}
+
+// Scores is the resolver for the scores field.
+func (r *projectResolver) Scores(ctx context.Context, obj *model.Project) ([]*model.ComplianceScore, error) {
+	l, err := r.Loaders.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return l.ScoresByProjectID.Load(ctx, obj.ID)()
 }
 
 // Projects is the resolver for the projects field.
@@ -107,6 +174,52 @@ func (r *queryResolver) Project(ctx context.Context, id string) (*model.Project,
 	return ps[0], nil
 }
 
+// Frameworks is the resolver for the frameworks field.
+func (r *queryResolver) Frameworks(ctx context.Context, first *int, after *string) (*kit.Connection[model.Framework], error) {
+	if _, err := kit.Claims(ctx); err != nil {
+		return nil, err
+	}
+	p, err := kit.PageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.Frameworks(ctx, p)
+}
+
+// Framework is the resolver for the framework field.
+func (r *queryResolver) Framework(ctx context.Context, id string) (*model.Framework, error) {
+	c, err := kit.Claims(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var v kit.Input
+	v.MaxLen("id", id, kit.MaxID)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	fs, err := r.Store.FrameworksByIDs(ctx, c.OrgID, []string{id})
+	if err != nil {
+		return nil, err
+	}
+	return fs[0], nil
+}
+
+// Framework is the resolver for the framework field.
+func (r *requirementResolver) Framework(ctx context.Context, obj *model.Requirement) (*model.Framework, error) {
+	l, err := r.Loaders.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f, err := l.FrameworkByID.Load(ctx, obj.FrameworkID)()
+	if err != nil {
+		return nil, err
+	}
+	if f == nil {
+		return nil, fmt.Errorf("framework %s of requirement %s not found", obj.FrameworkID, obj.ID)
+	}
+	return f, nil
+}
+
 // Projects is the resolver for the projects field.
 func (r *userResolver) Projects(ctx context.Context, obj *model.User, first *int, after *string) (*kit.Connection[model.Project], error) {
 	l, err := r.Loaders.Get(ctx)
@@ -122,6 +235,9 @@ func (r *Resolver) Control() generated.ControlResolver { return &controlResolver
 // Evidence returns generated.EvidenceResolver implementation.
 func (r *Resolver) Evidence() generated.EvidenceResolver { return &evidenceResolver{r} }
 
+// Framework returns generated.FrameworkResolver implementation.
+func (r *Resolver) Framework() generated.FrameworkResolver { return &frameworkResolver{r} }
+
 // Mutation returns generated.MutationResolver implementation.
 func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
 
@@ -131,14 +247,19 @@ func (r *Resolver) Project() generated.ProjectResolver { return &projectResolver
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
+// Requirement returns generated.RequirementResolver implementation.
+func (r *Resolver) Requirement() generated.RequirementResolver { return &requirementResolver{r} }
+
 // User returns generated.UserResolver implementation.
 func (r *Resolver) User() generated.UserResolver { return &userResolver{r} }
 
 type (
-	controlResolver  struct{ *Resolver }
-	evidenceResolver struct{ *Resolver }
-	mutationResolver struct{ *Resolver }
-	projectResolver  struct{ *Resolver }
-	queryResolver    struct{ *Resolver }
-	userResolver     struct{ *Resolver }
+	controlResolver     struct{ *Resolver }
+	evidenceResolver    struct{ *Resolver }
+	frameworkResolver   struct{ *Resolver }
+	mutationResolver    struct{ *Resolver }
+	projectResolver     struct{ *Resolver }
+	queryResolver       struct{ *Resolver }
+	requirementResolver struct{ *Resolver }
+	userResolver        struct{ *Resolver }
 )

@@ -23,9 +23,19 @@ func (r *entityResolver) FindManyEvidenceByIDs(ctx context.Context, reps []*mode
 	return kit.FindMany(ctx, reps, func(r *model.EvidenceByIDsInput) string { return r.ID }, r.Store.EvidenceByIDs)
 }
 
+// FindManyFrameworkByIDs is the resolver for the findManyFrameworkByIDs field.
+func (r *entityResolver) FindManyFrameworkByIDs(ctx context.Context, reps []*model.FrameworkByIDsInput) ([]*model.Framework, error) {
+	return kit.FindMany(ctx, reps, func(r *model.FrameworkByIDsInput) string { return r.ID }, r.Store.FrameworksByIDs)
+}
+
 // FindManyProjectByIDs is the resolver for the findManyProjectByIDs field.
 func (r *entityResolver) FindManyProjectByIDs(ctx context.Context, reps []*model.ProjectByIDsInput) ([]*model.Project, error) {
 	return kit.FindMany(ctx, reps, func(r *model.ProjectByIDsInput) string { return r.ID }, r.Store.ProjectsByIDs)
+}
+
+// FindManyRequirementByIDs is the resolver for the findManyRequirementByIDs field.
+func (r *entityResolver) FindManyRequirementByIDs(ctx context.Context, reps []*model.RequirementByIDsInput) ([]*model.Requirement, error) {
+	return kit.FindMany(ctx, reps, func(r *model.RequirementByIDsInput) string { return r.ID }, r.Store.RequirementsByIDs)
 }
 
 // FindManyUserByIDs is the resolver for the findManyUserByIDs field.

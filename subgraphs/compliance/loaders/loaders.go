@@ -22,6 +22,16 @@ type Loaders struct {
 	ControlByID *dataloader.Loader[string, *model.Control]
 	// ProjectsByOwnerID loads pages of User.projects.
 	ProjectsByOwnerID *dataloader.Loader[kit.PageKey, *model.ProjectConnection]
+	// FrameworksByProjectID loads pages of Project.frameworks.
+	FrameworksByProjectID *dataloader.Loader[kit.PageKey, *model.FrameworkConnection]
+	// ScoresByProjectID loads Project.scores.
+	ScoresByProjectID *dataloader.Loader[string, []*model.ComplianceScore]
+	// RequirementsByControlID loads pages of Control.requirements.
+	RequirementsByControlID *dataloader.Loader[kit.PageKey, *model.RequirementConnection]
+	// RequirementsByFrameworkID loads pages of Framework.requirements (catalog).
+	RequirementsByFrameworkID *dataloader.Loader[kit.PageKey, *model.RequirementConnection]
+	// FrameworkByID loads Requirement.framework (catalog).
+	FrameworkByID *dataloader.Loader[string, *model.Framework]
 }
 
 // New returns compliance's per-request loaders reading from st.
@@ -32,6 +42,12 @@ func New(st *store.Store) *kit.Loaders[Loaders] {
 			EvidenceByControlID: kit.NewLoader(s, st.EvidenceByControlIDs),
 			ControlByID:         kit.NewLoader(s, st.ControlsByIDs),
 			ProjectsByOwnerID:   kit.NewLoader(s, st.ProjectsByOwnerIDs),
+
+			FrameworksByProjectID:     kit.NewLoader(s, st.FrameworksByProjectIDs),
+			ScoresByProjectID:         kit.NewLoader(s, st.ScoresByProjectIDs),
+			RequirementsByControlID:   kit.NewLoader(s, st.RequirementsByControlIDs),
+			RequirementsByFrameworkID: kit.NewLoader(s, st.RequirementsByFrameworkIDs),
+			FrameworkByID:             kit.NewLoader(s, st.FrameworksByIDs),
 		}
 	})
 }

@@ -42,21 +42,23 @@ type Store struct {
 func New(db *pg.DB) *Store { return &Store{DB: db} }
 
 const (
-	projectCols  = "id::text, org_id::text, name, description, owner_id::text, created_at"
-	controlCols  = "id::text, org_id::text, project_id::text, code, title, description, framework, status"
-	evidenceCols = "id::text, org_id::text, control_id::text, title, description, url, submitted_by::text, created_at"
+	projectCols  = "id::text, org_id::text, name, description, owner_id::text, created_at, version"
+	controlCols  = "id::text, org_id::text, project_id::text, code, title, description, framework, status, version"
+	evidenceCols = "id::text, org_id::text, control_id::text, title, description, url, submitted_by::text, created_at, " +
+		"owner_id::text, status, reviewed_by::text, reviewed_at, expires_at, version"
 )
 
 func projectFields(p *model.Project) []any {
-	return []any{&p.ID, &p.OrgID, &p.Name, &p.Description, &p.OwnerID, &p.CreatedAt}
+	return []any{&p.ID, &p.OrgID, &p.Name, &p.Description, &p.OwnerID, &p.CreatedAt, &p.Version}
 }
 
 func controlFields(c *model.Control) []any {
-	return []any{&c.ID, &c.OrgID, &c.ProjectID, &c.Code, &c.Title, &c.Description, &c.Framework, &c.Status}
+	return []any{&c.ID, &c.OrgID, &c.ProjectID, &c.Code, &c.Title, &c.Description, &c.Framework, &c.Status, &c.Version}
 }
 
 func evidenceFields(e *model.Evidence) []any {
-	return []any{&e.ID, &e.OrgID, &e.ControlID, &e.Title, &e.Description, &e.URL, &e.SubmittedByID, &e.CreatedAt}
+	return []any{&e.ID, &e.OrgID, &e.ControlID, &e.Title, &e.Description, &e.URL, &e.SubmittedByID, &e.CreatedAt,
+		&e.OwnerID, &e.Status, &e.ReviewedByID, &e.ReviewedAt, &e.ExpiresAt, &e.Version}
 }
 
 // byIDs returns the rows of table with the given ids in orgID, in key order,
@@ -95,7 +97,7 @@ func (s *Store) EvidenceByIDs(ctx context.Context, orgID string, ids []string) (
 var (
 	projectsOfOrg     = kit.PageQuery{Select: projectCols, From: "projects", Key: "org_id", Where: "org_id = $2::uuid", Order: "created_at DESC, id"}
 	projectsOfOwner   = kit.PageQuery{Select: projectCols, From: "projects", Key: "owner_id", Where: "org_id = $2::uuid", Order: "created_at DESC, id"}
-	controlsOfProject = kit.PageQuery{Select: controlCols, From: "controls", Key: "project_id", Where: "org_id = $2::uuid", Order: "framework, code, id"}
+	controlsOfProject = kit.PageQuery{Select: controlCols, From: "controls", Key: "project_id", Where: "org_id = $2::uuid", Order: "code, framework, id"}
 	evidenceOfControl = kit.PageQuery{Select: evidenceCols, From: "evidence", Key: "control_id", Where: "org_id = $2::uuid", Order: "created_at, id"}
 )
 
@@ -124,58 +126,6 @@ func (s *Store) ControlsByProjectIDs(ctx context.Context, orgID string, keys []k
 // oldest first. One query.
 func (s *Store) EvidenceByControlIDs(ctx context.Context, orgID string, keys []kit.PageKey) ([]*model.EvidenceConnection, error) {
 	return kit.Pages(ctx, s.Pool(), evidenceOfControl, keys, evidenceFields, orgID)
-}
-
-// CreateProject inserts p (ID, OrgID, Name, Description, OwnerID set), fills
-// CreatedAt and appends project.created.
-func (s *Store) CreateProject(ctx context.Context, p *model.Project) error {
-	return pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO projects (id, org_id, name, description, owner_id)
-			VALUES ($1, $2, $3, $4, $5) RETURNING created_at`, p.ID, p.OrgID, p.Name, p.Description, p.OwnerID).Scan(&p.CreatedAt)
-		if err != nil {
-			return fmt.Errorf("insert project: %w", err)
-		}
-		return appendEvent(ctx, tx, SubjectProjectCreated, p.OrgID, projectEvent(p))
-	})
-}
-
-// AddControl inserts c into its project, which must belong to c.OrgID
-// (ErrNotFound otherwise), and appends control.added; ErrDuplicate when the
-// project has the code already.
-func (s *Store) AddControl(ctx context.Context, c *model.Control) error {
-	return pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO controls (id, org_id, project_id, code, title, description, framework, status)
-			SELECT $1, $2, p.id, $4, $5, $6, $7, $8 FROM projects p WHERE p.id = $3 AND p.org_id = $2`,
-			c.ID, c.OrgID, c.ProjectID, c.Code, c.Title, c.Description, c.Framework, string(c.Status))
-		if isUniqueViolation(err) {
-			return ErrDuplicate
-		}
-		if err != nil {
-			return fmt.Errorf("insert control: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			return ErrNotFound
-		}
-		return appendEvent(ctx, tx, SubjectControlAdded, c.OrgID, controlEvent(c))
-	})
-}
-
-// AddEvidence inserts e for its control, which must belong to e.OrgID
-// (ErrNotFound otherwise), fills CreatedAt and appends evidence.submitted.
-func (s *Store) AddEvidence(ctx context.Context, e *model.Evidence) error {
-	return pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO evidence (id, org_id, control_id, title, description, url, submitted_by)
-			SELECT $1, $2, c.id, $4, $5, $6, $7 FROM controls c WHERE c.id = $3 AND c.org_id = $2
-			RETURNING created_at`,
-			e.ID, e.OrgID, e.ControlID, e.Title, e.Description, e.URL, e.SubmittedByID).Scan(&e.CreatedAt)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNotFound
-		}
-		if err != nil {
-			return fmt.Errorf("insert evidence: %w", err)
-		}
-		return appendEvent(ctx, tx, SubjectEvidenceSubmitted, e.OrgID, evidenceEvent(e))
-	})
 }
 
 func isUniqueViolation(err error) bool {

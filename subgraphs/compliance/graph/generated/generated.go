@@ -34,9 +34,11 @@ type ResolverRoot interface {
 	Control() ControlResolver
 	Entity() EntityResolver
 	Evidence() EvidenceResolver
+	Framework() FrameworkResolver
 	Mutation() MutationResolver
 	Project() ProjectResolver
 	Query() QueryResolver
+	Requirement() RequirementResolver
 	User() UserResolver
 }
 
@@ -44,14 +46,22 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	ComplianceScore struct {
+		Covered      func(childComplexity int) int
+		Framework    func(childComplexity int) int
+		Percent      func(childComplexity int) int
+		Requirements func(childComplexity int) int
+	}
+
 	Control struct {
-		Code        func(childComplexity int) int
-		Description func(childComplexity int) int
-		Evidence    func(childComplexity int, first *int, after *string) int
-		Framework   func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Status      func(childComplexity int) int
-		Title       func(childComplexity int) int
+		Code         func(childComplexity int) int
+		Description  func(childComplexity int) int
+		Evidence     func(childComplexity int, first *int, after *string) int
+		Framework    func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Requirements func(childComplexity int, first *int, after *string) int
+		Status       func(childComplexity int) int
+		Title        func(childComplexity int) int
 	}
 
 	ControlConnection struct {
@@ -67,17 +77,25 @@ type ComplexityRoot struct {
 	}
 
 	Entity struct {
-		FindManyControlByIDs  func(childComplexity int, reps []*model.ControlByIDsInput) int
-		FindManyEvidenceByIDs func(childComplexity int, reps []*model.EvidenceByIDsInput) int
-		FindManyProjectByIDs  func(childComplexity int, reps []*model.ProjectByIDsInput) int
-		FindManyUserByIDs     func(childComplexity int, reps []*model.UserByIDsInput) int
+		FindManyControlByIDs     func(childComplexity int, reps []*model.ControlByIDsInput) int
+		FindManyEvidenceByIDs    func(childComplexity int, reps []*model.EvidenceByIDsInput) int
+		FindManyFrameworkByIDs   func(childComplexity int, reps []*model.FrameworkByIDsInput) int
+		FindManyProjectByIDs     func(childComplexity int, reps []*model.ProjectByIDsInput) int
+		FindManyRequirementByIDs func(childComplexity int, reps []*model.RequirementByIDsInput) int
+		FindManyUserByIDs        func(childComplexity int, reps []*model.UserByIDsInput) int
 	}
 
 	Evidence struct {
 		Control     func(childComplexity int) int
 		CreatedAt   func(childComplexity int) int
+		Current     func(childComplexity int) int
 		Description func(childComplexity int) int
+		ExpiresAt   func(childComplexity int) int
 		ID          func(childComplexity int) int
+		Owner       func(childComplexity int) int
+		ReviewedAt  func(childComplexity int) int
+		ReviewedBy  func(childComplexity int) int
+		Status      func(childComplexity int) int
 		SubmittedBy func(childComplexity int) int
 		Title       func(childComplexity int) int
 		URL         func(childComplexity int) int
@@ -95,10 +113,34 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Framework struct {
+		Description  func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Key          func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Requirements func(childComplexity int, first *int, after *string) int
+		Version      func(childComplexity int) int
+	}
+
+	FrameworkConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	FrameworkEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Mutation struct {
-		AddControl    func(childComplexity int, input model.AddControlInput) int
-		AddEvidence   func(childComplexity int, input model.AddEvidenceInput) int
-		CreateProject func(childComplexity int, input model.CreateProjectInput) int
+		AddControl     func(childComplexity int, input model.AddControlInput) int
+		AddEvidence    func(childComplexity int, input model.AddEvidenceInput) int
+		AdoptFramework func(childComplexity int, input model.AdoptFrameworkInput) int
+		CreateProject  func(childComplexity int, input model.CreateProjectInput) int
+		ReviewEvidence func(childComplexity int, input model.ReviewEvidenceInput) int
+		UpdateControl  func(childComplexity int, input model.UpdateControlInput) int
 	}
 
 	PageInfo struct {
@@ -110,9 +152,11 @@ type ComplexityRoot struct {
 		Controls    func(childComplexity int, first *int, after *string) int
 		CreatedAt   func(childComplexity int) int
 		Description func(childComplexity int) int
+		Frameworks  func(childComplexity int, first *int, after *string) int
 		ID          func(childComplexity int) int
 		Name        func(childComplexity int) int
 		Owner       func(childComplexity int) int
+		Scores      func(childComplexity int) int
 	}
 
 	ProjectConnection struct {
@@ -128,10 +172,31 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		Framework          func(childComplexity int, id string) int
+		Frameworks         func(childComplexity int, first *int, after *string) int
 		Project            func(childComplexity int, id string) int
 		Projects           func(childComplexity int, first *int, after *string) int
 		__resolve__service func(childComplexity int) int
 		__resolve_entities func(childComplexity int, representations []map[string]any) int
+	}
+
+	Requirement struct {
+		Code      func(childComplexity int) int
+		Framework func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Title     func(childComplexity int) int
+	}
+
+	RequirementConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	RequirementEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	User struct {
@@ -149,30 +214,51 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type ControlResolver interface {
+	Requirements(ctx context.Context, obj *model.Control, first *int, after *string) (*kit.Connection[model.Requirement], error)
 	Evidence(ctx context.Context, obj *model.Control, first *int, after *string) (*kit.Connection[model.Evidence], error)
 }
 type EntityResolver interface {
 	FindManyControlByIDs(ctx context.Context, reps []*model.ControlByIDsInput) ([]*model.Control, error)
 	FindManyEvidenceByIDs(ctx context.Context, reps []*model.EvidenceByIDsInput) ([]*model.Evidence, error)
+	FindManyFrameworkByIDs(ctx context.Context, reps []*model.FrameworkByIDsInput) ([]*model.Framework, error)
 	FindManyProjectByIDs(ctx context.Context, reps []*model.ProjectByIDsInput) ([]*model.Project, error)
+	FindManyRequirementByIDs(ctx context.Context, reps []*model.RequirementByIDsInput) ([]*model.Requirement, error)
 	FindManyUserByIDs(ctx context.Context, reps []*model.UserByIDsInput) ([]*model.User, error)
 }
 type EvidenceResolver interface {
 	Control(ctx context.Context, obj *model.Evidence) (*model.Control, error)
 	SubmittedBy(ctx context.Context, obj *model.Evidence) (*model.User, error)
+	Owner(ctx context.Context, obj *model.Evidence) (*model.User, error)
+
+	ReviewedBy(ctx context.Context, obj *model.Evidence) (*model.User, error)
+
+	Current(ctx context.Context, obj *model.Evidence) (bool, error)
+}
+type FrameworkResolver interface {
+	Requirements(ctx context.Context, obj *model.Framework, first *int, after *string) (*kit.Connection[model.Requirement], error)
 }
 type MutationResolver interface {
 	CreateProject(ctx context.Context, input model.CreateProjectInput) (*model.Project, error)
+	AdoptFramework(ctx context.Context, input model.AdoptFrameworkInput) (*model.Project, error)
 	AddControl(ctx context.Context, input model.AddControlInput) (*model.Control, error)
+	UpdateControl(ctx context.Context, input model.UpdateControlInput) (*model.Control, error)
 	AddEvidence(ctx context.Context, input model.AddEvidenceInput) (*model.Evidence, error)
+	ReviewEvidence(ctx context.Context, input model.ReviewEvidenceInput) (*model.Evidence, error)
 }
 type ProjectResolver interface {
 	Owner(ctx context.Context, obj *model.Project) (*model.User, error)
 	Controls(ctx context.Context, obj *model.Project, first *int, after *string) (*kit.Connection[model.Control], error)
+	Frameworks(ctx context.Context, obj *model.Project, first *int, after *string) (*kit.Connection[model.Framework], error)
+	Scores(ctx context.Context, obj *model.Project) ([]*model.ComplianceScore, error)
 }
 type QueryResolver interface {
 	Projects(ctx context.Context, first *int, after *string) (*kit.Connection[model.Project], error)
 	Project(ctx context.Context, id string) (*model.Project, error)
+	Frameworks(ctx context.Context, first *int, after *string) (*kit.Connection[model.Framework], error)
+	Framework(ctx context.Context, id string) (*model.Framework, error)
+}
+type RequirementResolver interface {
+	Framework(ctx context.Context, obj *model.Requirement) (*model.Framework, error)
 }
 type UserResolver interface {
 	Projects(ctx context.Context, obj *model.User, first *int, after *string) (*kit.Connection[model.Project], error)
@@ -195,6 +281,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "ComplianceScore.covered":
+		if e.ComplexityRoot.ComplianceScore.Covered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplianceScore.Covered(childComplexity), true
+	case "ComplianceScore.framework":
+		if e.ComplexityRoot.ComplianceScore.Framework == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplianceScore.Framework(childComplexity), true
+	case "ComplianceScore.percent":
+		if e.ComplexityRoot.ComplianceScore.Percent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplianceScore.Percent(childComplexity), true
+	case "ComplianceScore.requirements":
+		if e.ComplexityRoot.ComplianceScore.Requirements == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplianceScore.Requirements(childComplexity), true
 
 	case "Control.code":
 		if e.ComplexityRoot.Control.Code == nil {
@@ -231,6 +342,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Control.ID(childComplexity), true
+	case "Control.requirements":
+		if e.ComplexityRoot.Control.Requirements == nil {
+			break
+		}
+
+		args, err := ec.field_Control_requirements_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Control.Requirements(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Control.status":
 		if e.ComplexityRoot.Control.Status == nil {
 			break
@@ -304,6 +426,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Entity.FindManyEvidenceByIDs(childComplexity, args["reps"].([]*model.EvidenceByIDsInput)), true
+	case "Entity.findManyFrameworkByIDs":
+		if e.ComplexityRoot.Entity.FindManyFrameworkByIDs == nil {
+			break
+		}
+
+		args, err := ec.field_Entity_findManyFrameworkByIDs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Entity.FindManyFrameworkByIDs(childComplexity, args["reps"].([]*model.FrameworkByIDsInput)), true
 	case "Entity.findManyProjectByIDs":
 		if e.ComplexityRoot.Entity.FindManyProjectByIDs == nil {
 			break
@@ -315,6 +448,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Entity.FindManyProjectByIDs(childComplexity, args["reps"].([]*model.ProjectByIDsInput)), true
+	case "Entity.findManyRequirementByIDs":
+		if e.ComplexityRoot.Entity.FindManyRequirementByIDs == nil {
+			break
+		}
+
+		args, err := ec.field_Entity_findManyRequirementByIDs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Entity.FindManyRequirementByIDs(childComplexity, args["reps"].([]*model.RequirementByIDsInput)), true
 	case "Entity.findManyUserByIDs":
 		if e.ComplexityRoot.Entity.FindManyUserByIDs == nil {
 			break
@@ -339,18 +483,54 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Evidence.CreatedAt(childComplexity), true
+	case "Evidence.current":
+		if e.ComplexityRoot.Evidence.Current == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evidence.Current(childComplexity), true
 	case "Evidence.description":
 		if e.ComplexityRoot.Evidence.Description == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Evidence.Description(childComplexity), true
+	case "Evidence.expiresAt":
+		if e.ComplexityRoot.Evidence.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evidence.ExpiresAt(childComplexity), true
 	case "Evidence.id":
 		if e.ComplexityRoot.Evidence.ID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Evidence.ID(childComplexity), true
+	case "Evidence.owner":
+		if e.ComplexityRoot.Evidence.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evidence.Owner(childComplexity), true
+	case "Evidence.reviewedAt":
+		if e.ComplexityRoot.Evidence.ReviewedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evidence.ReviewedAt(childComplexity), true
+	case "Evidence.reviewedBy":
+		if e.ComplexityRoot.Evidence.ReviewedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evidence.ReviewedBy(childComplexity), true
+	case "Evidence.status":
+		if e.ComplexityRoot.Evidence.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evidence.Status(childComplexity), true
 	case "Evidence.submittedBy":
 		if e.ComplexityRoot.Evidence.SubmittedBy == nil {
 			break
@@ -408,6 +588,86 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EvidenceEdge.Node(childComplexity), true
 
+	case "Framework.description":
+		if e.ComplexityRoot.Framework.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Framework.Description(childComplexity), true
+	case "Framework.id":
+		if e.ComplexityRoot.Framework.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Framework.ID(childComplexity), true
+	case "Framework.key":
+		if e.ComplexityRoot.Framework.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Framework.Key(childComplexity), true
+	case "Framework.name":
+		if e.ComplexityRoot.Framework.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Framework.Name(childComplexity), true
+	case "Framework.requirements":
+		if e.ComplexityRoot.Framework.Requirements == nil {
+			break
+		}
+
+		args, err := ec.field_Framework_requirements_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Framework.Requirements(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Framework.version":
+		if e.ComplexityRoot.Framework.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Framework.Version(childComplexity), true
+
+	case "FrameworkConnection.edges":
+		if e.ComplexityRoot.FrameworkConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrameworkConnection.Edges(childComplexity), true
+	case "FrameworkConnection.nodes":
+		if e.ComplexityRoot.FrameworkConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrameworkConnection.Nodes(childComplexity), true
+	case "FrameworkConnection.pageInfo":
+		if e.ComplexityRoot.FrameworkConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrameworkConnection.PageInfo(childComplexity), true
+	case "FrameworkConnection.totalCount":
+		if e.ComplexityRoot.FrameworkConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrameworkConnection.TotalCount(childComplexity), true
+
+	case "FrameworkEdge.cursor":
+		if e.ComplexityRoot.FrameworkEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrameworkEdge.Cursor(childComplexity), true
+	case "FrameworkEdge.node":
+		if e.ComplexityRoot.FrameworkEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrameworkEdge.Node(childComplexity), true
+
 	case "Mutation.addControl":
 		if e.ComplexityRoot.Mutation.AddControl == nil {
 			break
@@ -430,6 +690,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddEvidence(childComplexity, args["input"].(model.AddEvidenceInput)), true
+	case "Mutation.adoptFramework":
+		if e.ComplexityRoot.Mutation.AdoptFramework == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_adoptFramework_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AdoptFramework(childComplexity, args["input"].(model.AdoptFrameworkInput)), true
 	case "Mutation.createProject":
 		if e.ComplexityRoot.Mutation.CreateProject == nil {
 			break
@@ -441,6 +712,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateProject(childComplexity, args["input"].(model.CreateProjectInput)), true
+	case "Mutation.reviewEvidence":
+		if e.ComplexityRoot.Mutation.ReviewEvidence == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reviewEvidence_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReviewEvidence(childComplexity, args["input"].(model.ReviewEvidenceInput)), true
+	case "Mutation.updateControl":
+		if e.ComplexityRoot.Mutation.UpdateControl == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateControl_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateControl(childComplexity, args["input"].(model.UpdateControlInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -478,6 +771,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Project.Description(childComplexity), true
+	case "Project.frameworks":
+		if e.ComplexityRoot.Project.Frameworks == nil {
+			break
+		}
+
+		args, err := ec.field_Project_frameworks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Project.Frameworks(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Project.id":
 		if e.ComplexityRoot.Project.ID == nil {
 			break
@@ -496,6 +800,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Project.Owner(childComplexity), true
+	case "Project.scores":
+		if e.ComplexityRoot.Project.Scores == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Project.Scores(childComplexity), true
 
 	case "ProjectConnection.edges":
 		if e.ComplexityRoot.ProjectConnection.Edges == nil {
@@ -534,6 +844,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProjectEdge.Node(childComplexity), true
+
+	case "Query.framework":
+		if e.ComplexityRoot.Query.Framework == nil {
+			break
+		}
+
+		args, err := ec.field_Query_framework_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Framework(childComplexity, args["id"].(string)), true
+	case "Query.frameworks":
+		if e.ComplexityRoot.Query.Frameworks == nil {
+			break
+		}
+
+		args, err := ec.field_Query_frameworks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Frameworks(childComplexity, args["first"].(*int), args["after"].(*string)), true
 
 	case "Query.project":
 		if e.ComplexityRoot.Query.Project == nil {
@@ -575,6 +908,69 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.__resolve_entities(childComplexity, args["representations"].([]map[string]any)), true
 
+	case "Requirement.code":
+		if e.ComplexityRoot.Requirement.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Requirement.Code(childComplexity), true
+	case "Requirement.framework":
+		if e.ComplexityRoot.Requirement.Framework == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Requirement.Framework(childComplexity), true
+	case "Requirement.id":
+		if e.ComplexityRoot.Requirement.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Requirement.ID(childComplexity), true
+	case "Requirement.title":
+		if e.ComplexityRoot.Requirement.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Requirement.Title(childComplexity), true
+
+	case "RequirementConnection.edges":
+		if e.ComplexityRoot.RequirementConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequirementConnection.Edges(childComplexity), true
+	case "RequirementConnection.nodes":
+		if e.ComplexityRoot.RequirementConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequirementConnection.Nodes(childComplexity), true
+	case "RequirementConnection.pageInfo":
+		if e.ComplexityRoot.RequirementConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequirementConnection.PageInfo(childComplexity), true
+	case "RequirementConnection.totalCount":
+		if e.ComplexityRoot.RequirementConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequirementConnection.TotalCount(childComplexity), true
+
+	case "RequirementEdge.cursor":
+		if e.ComplexityRoot.RequirementEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequirementEdge.Cursor(childComplexity), true
+	case "RequirementEdge.node":
+		if e.ComplexityRoot.RequirementEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequirementEdge.Node(childComplexity), true
+
 	case "User.id":
 		if e.ComplexityRoot.User.ID == nil {
 			break
@@ -611,10 +1007,15 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AddControlInput", ec.unmarshalInputAddControlInput),
 			graphql.NewInputUnmarshaler("AddEvidenceInput", ec.unmarshalInputAddEvidenceInput),
+			graphql.NewInputUnmarshaler("AdoptFrameworkInput", ec.unmarshalInputAdoptFrameworkInput),
 			graphql.NewInputUnmarshaler("ControlByIDsInput", ec.unmarshalInputControlByIDsInput),
 			graphql.NewInputUnmarshaler("CreateProjectInput", ec.unmarshalInputCreateProjectInput),
 			graphql.NewInputUnmarshaler("EvidenceByIDsInput", ec.unmarshalInputEvidenceByIDsInput),
+			graphql.NewInputUnmarshaler("FrameworkByIDsInput", ec.unmarshalInputFrameworkByIDsInput),
 			graphql.NewInputUnmarshaler("ProjectByIDsInput", ec.unmarshalInputProjectByIDsInput),
+			graphql.NewInputUnmarshaler("RequirementByIDsInput", ec.unmarshalInputRequirementByIDsInput),
+			graphql.NewInputUnmarshaler("ReviewEvidenceInput", ec.unmarshalInputReviewEvidenceInput),
+			graphql.NewInputUnmarshaler("UpdateControlInput", ec.unmarshalInputUpdateControlInput),
 			graphql.NewInputUnmarshaler("UserByIDsInput", ec.unmarshalInputUserByIDsInput),
 		)
 	}
@@ -698,6 +1099,16 @@ var sources = []*ast.Source{
 "An RFC 3339 timestamp."
 scalar DateTime
 
+"Where a piece of evidence stands in review."
+enum EvidenceStatus {
+  "Submitted, not reviewed yet."
+  PENDING
+  "Reviewed and accepted: current until it expires."
+  ACCEPTED
+  "Reviewed and rejected."
+  REJECTED
+}
+
 "Where a control stands."
 enum ControlStatus {
   NOT_STARTED
@@ -759,6 +1170,88 @@ type EvidenceEdge {
   node: Evidence!
 }
 
+"A page of Framework nodes (Relay connection)."
+type FrameworkConnection {
+  edges: [FrameworkEdge!]!
+  "The edges' nodes, for clients that need no cursors."
+  nodes: [Framework!]!
+  pageInfo: PageInfo!
+  "How many nodes the whole list has."
+  totalCount: Int!
+}
+
+type FrameworkEdge {
+  cursor: String!
+  node: Framework!
+}
+
+"A page of Requirement nodes (Relay connection)."
+type RequirementConnection {
+  edges: [RequirementEdge!]!
+  "The edges' nodes, for clients that need no cursors."
+  nodes: [Requirement!]!
+  pageInfo: PageInfo!
+  "How many nodes the whole list has."
+  totalCount: Int!
+}
+
+type RequirementEdge {
+  cursor: String!
+  node: Requirement!
+}
+
+"""
+A compliance framework of the shared catalog: SOC 2 (AICPA 2017 Trust Services
+Criteria, common criteria CC1-CC9) and ISO/IEC 27001:2022 (a subset of Annex A).
+"""
+type Framework @key(fields: "id") {
+  id: ID!
+  "Short key: SOC2, ISO27001."
+  key: String!
+  "e.g. SOC 2, ISO/IEC 27001."
+  name: String!
+  "e.g. 2017, 2022."
+  version: String!
+  description: String!
+  "The framework's requirements, in the framework's order."
+  requirements(
+    "At most 100; default 20."
+    first: Int
+    "The endCursor (or an edge cursor) of the previous page."
+    after: String
+  ): RequirementConnection!
+}
+
+"A requirement of a framework: a SOC 2 criterion (CC6.1) or an ISO/IEC 27001 Annex A control (A.5.15)."
+type Requirement @key(fields: "id") {
+  id: ID!
+  "The framework's identifier, e.g. CC6.1 or A.5.15."
+  code: String!
+  "The framework's title (SOC 2 criteria have none: the criterion as the AICPA words it)."
+  title: String!
+  framework: Framework!
+}
+
+"""
+A project's compliance score for one framework in its scope:
+
+  percent = 100 × covered / requirements
+
+where requirements counts every requirement of the framework, and a requirement
+is covered when at least one control of the project that is IMPLEMENTED maps to
+it and has current evidence (ACCEPTED and not expired: no expiry, or an expiry
+in the future). Rounded to one decimal; 0 for a framework without requirements.
+"""
+type ComplianceScore {
+  framework: Framework!
+  "Requirements of the framework."
+  requirements: Int!
+  "Requirements covered by an IMPLEMENTED control with current evidence."
+  covered: Int!
+  "100 × covered / requirements, one decimal."
+  percent: Float!
+}
+
 "A compliance effort (e.g. a SOC 2 audit) of one organization."
 type Project @key(fields: "id") {
   id: ID!
@@ -766,26 +1259,48 @@ type Project @key(fields: "id") {
   description: String!
   "Resolved by reference: compliance knows only the id; identity owns the rest."
   owner: User!
-  "The project's controls, by framework and code."
+  "The project's controls, by code."
   controls(
     "At most 100; default 20."
     first: Int
     "The endCursor (or an edge cursor) of the previous page."
     after: String
   ): ControlConnection!
+  "The frameworks the project is assessed against (its scope), by key."
+  frameworks(
+    "At most 100; default 20."
+    first: Int
+    "The endCursor (or an edge cursor) of the previous page."
+    after: String
+  ): FrameworkConnection!
+  """
+  The compliance score for each framework in scope, by framework key (at most
+  20: a project adopts at most 20 frameworks). See ComplianceScore for the formula.
+  """
+  scores: [ComplianceScore!]!
   createdAt: DateTime!
 }
 
-"A control of a framework (e.g. SOC 2 CC6.1) tracked in a project."
+"""
+A control of a project (e.g. AC-01 Access provisioning), mapped to the
+requirements of one or more frameworks it helps meet.
+"""
 type Control @key(fields: "id") {
   id: ID!
-  "The framework's identifier, e.g. CC6.1."
+  "The organization's identifier of the control, e.g. AC-01."
   code: String!
   title: String!
   description: String!
-  "The framework the control comes from, e.g. SOC 2."
-  framework: String!
+  "A free label of where the control came from; empty for controls mapped to requirements."
+  framework: String! @deprecated(reason: "A control maps to requirements of several frameworks: use requirements.")
   status: ControlStatus!
+  "The framework requirements the control maps to, by framework and position."
+  requirements(
+    "At most 100; default 20."
+    first: Int
+    "The endCursor (or an edge cursor) of the previous page."
+    after: String
+  ): RequirementConnection!
   "The control's evidence, oldest first."
   evidence(
     "At most 100; default 20."
@@ -803,6 +1318,16 @@ type Evidence @key(fields: "id") {
   url: String
   control: Control!
   submittedBy: User
+  "The user answerable for the evidence (the submitter unless given)."
+  owner: User
+  status: EvidenceStatus!
+  "Who reviewed it (accepted or rejected), when it was."
+  reviewedBy: User
+  reviewedAt: DateTime
+  "When it stops counting as current; null: never."
+  expiresAt: DateTime
+  "ACCEPTED and not expired."
+  current: Boolean!
   createdAt: DateTime!
 }
 
@@ -821,6 +1346,13 @@ type User @key(fields: "id") {
 input CreateProjectInput {
   name: String!
   description: String
+  "Frameworks in scope (at most 20)."
+  frameworkIds: [ID!]
+}
+
+input AdoptFrameworkInput {
+  projectId: ID!
+  frameworkId: ID!
 }
 
 input AddControlInput {
@@ -828,8 +1360,19 @@ input AddControlInput {
   code: String!
   title: String!
   description: String
-  framework: String! = "SOC 2"
+  "Deprecated label; leave it out."
+  framework: String! = ""
   status: ControlStatus! = NOT_STARTED
+  "Requirements the control maps to (at most 100)."
+  requirementIds: [ID!]
+}
+
+input UpdateControlInput {
+  controlId: ID!
+  "Unchanged when null."
+  status: ControlStatus
+  "Replaces the control's mappings when given (at most 100)."
+  requirementIds: [ID!]
 }
 
 input AddEvidenceInput {
@@ -837,6 +1380,18 @@ input AddEvidenceInput {
   title: String!
   description: String
   url: String
+  "The user answerable for it (default: the caller)."
+  ownerId: ID
+  "When it stops counting as current."
+  expiresAt: DateTime
+}
+
+input ReviewEvidenceInput {
+  evidenceId: ID!
+  "ACCEPTED or REJECTED."
+  status: EvidenceStatus!
+  "Sets the expiry when given."
+  expiresAt: DateTime
 }
 
 type Query {
@@ -849,14 +1404,29 @@ type Query {
   ): ProjectConnection!
   "A project of the caller's organization; null when absent or in another organization."
   project(id: ID!): Project
+  "The framework catalog, by key."
+  frameworks(
+    "At most 100; default 20."
+    first: Int
+    "The endCursor (or an edge cursor) of the previous page."
+    after: String
+  ): FrameworkConnection!
+  "A framework of the catalog; null when absent."
+  framework(id: ID!): Framework
 }
 
 type Mutation {
   "Creates a project owned by the caller."
   createProject(input: CreateProjectInput!): Project!
+  "Brings a framework into a project's scope (idempotent)."
+  adoptFramework(input: AdoptFrameworkInput!): Project!
   addControl(input: AddControlInput!): Control!
-  "Adds evidence to a control, submitted by the caller."
+  "Changes a control's status and/or its requirement mappings."
+  updateControl(input: UpdateControlInput!): Control!
+  "Adds evidence to a control, submitted by the caller, PENDING review."
   addEvidence(input: AddEvidenceInput!): Evidence!
+  "Accepts or rejects evidence; the caller is the reviewer."
+  reviewEvidence(input: ReviewEvidenceInput!): Evidence!
 }
 `, BuiltIn: false},
 	{Name: "../../../../federation/directives.graphql", Input: `
@@ -913,7 +1483,7 @@ type Mutation {
 `, BuiltIn: true},
 	{Name: "../../../../federation/entity.graphql", Input: `
 # a union of all types that use the @key directive
-union _Entity = Control | Evidence | Project | User
+union _Entity = Control | Evidence | Framework | Project | Requirement | User
 
 input ControlByIDsInput {
 	ID: ID!
@@ -923,7 +1493,15 @@ input EvidenceByIDsInput {
 	ID: ID!
 }
 
+input FrameworkByIDsInput {
+	ID: ID!
+}
+
 input ProjectByIDsInput {
+	ID: ID!
+}
+
+input RequirementByIDsInput {
 	ID: ID!
 }
 
@@ -935,7 +1513,9 @@ input UserByIDsInput {
 type Entity {
 	findManyControlByIDs(reps: [ControlByIDsInput]!): [Control]
 	findManyEvidenceByIDs(reps: [EvidenceByIDsInput]!): [Evidence]
+	findManyFrameworkByIDs(reps: [FrameworkByIDsInput]!): [Framework]
 	findManyProjectByIDs(reps: [ProjectByIDsInput]!): [Project]
+	findManyRequirementByIDs(reps: [RequirementByIDsInput]!): [Requirement]
 	findManyUserByIDs(reps: [UserByIDsInput]!): [User]
 }
 
@@ -955,6 +1535,20 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_ComplianceScore(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "framework":
+		return ec.fieldContext_ComplianceScore_framework(ctx, field)
+	case "requirements":
+		return ec.fieldContext_ComplianceScore_requirements(ctx, field)
+	case "covered":
+		return ec.fieldContext_ComplianceScore_covered(ctx, field)
+	case "percent":
+		return ec.fieldContext_ComplianceScore_percent(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ComplianceScore", field.Name)
+}
+
 func (ec *executionContext) childFields_Control(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -969,6 +1563,8 @@ func (ec *executionContext) childFields_Control(ctx context.Context, field graph
 		return ec.fieldContext_Control_framework(ctx, field)
 	case "status":
 		return ec.fieldContext_Control_status(ctx, field)
+	case "requirements":
+		return ec.fieldContext_Control_requirements(ctx, field)
 	case "evidence":
 		return ec.fieldContext_Control_evidence(ctx, field)
 	}
@@ -1013,6 +1609,18 @@ func (ec *executionContext) childFields_Evidence(ctx context.Context, field grap
 		return ec.fieldContext_Evidence_control(ctx, field)
 	case "submittedBy":
 		return ec.fieldContext_Evidence_submittedBy(ctx, field)
+	case "owner":
+		return ec.fieldContext_Evidence_owner(ctx, field)
+	case "status":
+		return ec.fieldContext_Evidence_status(ctx, field)
+	case "reviewedBy":
+		return ec.fieldContext_Evidence_reviewedBy(ctx, field)
+	case "reviewedAt":
+		return ec.fieldContext_Evidence_reviewedAt(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_Evidence_expiresAt(ctx, field)
+	case "current":
+		return ec.fieldContext_Evidence_current(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Evidence_createdAt(ctx, field)
 	}
@@ -1043,6 +1651,48 @@ func (ec *executionContext) childFields_EvidenceEdge(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type EvidenceEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_Framework(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Framework_id(ctx, field)
+	case "key":
+		return ec.fieldContext_Framework_key(ctx, field)
+	case "name":
+		return ec.fieldContext_Framework_name(ctx, field)
+	case "version":
+		return ec.fieldContext_Framework_version(ctx, field)
+	case "description":
+		return ec.fieldContext_Framework_description(ctx, field)
+	case "requirements":
+		return ec.fieldContext_Framework_requirements(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Framework", field.Name)
+}
+
+func (ec *executionContext) childFields_FrameworkConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_FrameworkConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_FrameworkConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_FrameworkConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_FrameworkConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FrameworkConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_FrameworkEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_FrameworkEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_FrameworkEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FrameworkEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -1065,6 +1715,10 @@ func (ec *executionContext) childFields_Project(ctx context.Context, field graph
 		return ec.fieldContext_Project_owner(ctx, field)
 	case "controls":
 		return ec.fieldContext_Project_controls(ctx, field)
+	case "frameworks":
+		return ec.fieldContext_Project_frameworks(ctx, field)
+	case "scores":
+		return ec.fieldContext_Project_scores(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Project_createdAt(ctx, field)
 	}
@@ -1093,6 +1747,44 @@ func (ec *executionContext) childFields_ProjectEdge(ctx context.Context, field g
 		return ec.fieldContext_ProjectEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProjectEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Requirement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Requirement_id(ctx, field)
+	case "code":
+		return ec.fieldContext_Requirement_code(ctx, field)
+	case "title":
+		return ec.fieldContext_Requirement_title(ctx, field)
+	case "framework":
+		return ec.fieldContext_Requirement_framework(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Requirement", field.Name)
+}
+
+func (ec *executionContext) childFields_RequirementConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_RequirementConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_RequirementConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_RequirementConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_RequirementConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RequirementConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_RequirementEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_RequirementEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_RequirementEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RequirementEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1251,6 +1943,28 @@ func (ec *executionContext) field_Control_evidence_args(ctx context.Context, raw
 	return args, nil
 }
 
+func (ec *executionContext) field_Control_requirements_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Entity_findManyControlByIDs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1279,12 +1993,40 @@ func (ec *executionContext) field_Entity_findManyEvidenceByIDs_args(ctx context.
 	return args, nil
 }
 
+func (ec *executionContext) field_Entity_findManyFrameworkByIDs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "reps",
+		func(ctx context.Context, v any) ([]*model.FrameworkByIDsInput, error) {
+			return ec.unmarshalNFrameworkByIDsInput2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFrameworkByIDsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reps"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Entity_findManyProjectByIDs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "reps",
 		func(ctx context.Context, v any) ([]*model.ProjectByIDsInput, error) {
 			return ec.unmarshalNProjectByIDsInput2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐProjectByIDsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reps"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Entity_findManyRequirementByIDs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "reps",
+		func(ctx context.Context, v any) ([]*model.RequirementByIDsInput, error) {
+			return ec.unmarshalNRequirementByIDsInput2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐRequirementByIDsInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -1304,6 +2046,28 @@ func (ec *executionContext) field_Entity_findManyUserByIDs_args(ctx context.Cont
 		return nil, err
 	}
 	args["reps"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Framework_requirements_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -1335,6 +2099,20 @@ func (ec *executionContext) field_Mutation_addEvidence_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_adoptFramework_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AdoptFrameworkInput, error) {
+			return ec.unmarshalNAdoptFrameworkInput2githubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐAdoptFrameworkInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createProject_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1349,7 +2127,57 @@ func (ec *executionContext) field_Mutation_createProject_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_reviewEvidence_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReviewEvidenceInput, error) {
+			return ec.unmarshalNReviewEvidenceInput2githubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐReviewEvidenceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateControl_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateControlInput, error) {
+			return ec.unmarshalNUpdateControlInput2githubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐUpdateControlInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Project_controls_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Project_frameworks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
@@ -1396,6 +2224,42 @@ func (ec *executionContext) field_Query__entities_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["representations"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_framework_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_frameworks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -1530,6 +2394,107 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _ComplianceScore_framework(ctx context.Context, field graphql.CollectedField, obj *model.ComplianceScore) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplianceScore_framework(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Framework, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Framework) graphql.Marshaler {
+			return ec.marshalNFramework2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFramework(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplianceScore_framework(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComplianceScore",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Framework(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ComplianceScore_requirements(ctx context.Context, field graphql.CollectedField, obj *model.ComplianceScore) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplianceScore_requirements(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requirements, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplianceScore_requirements(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplianceScore", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ComplianceScore_covered(ctx context.Context, field graphql.CollectedField, obj *model.ComplianceScore) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplianceScore_covered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Covered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplianceScore_covered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplianceScore", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ComplianceScore_percent(ctx context.Context, field graphql.CollectedField, obj *model.ComplianceScore) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplianceScore_percent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Percent(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplianceScore_percent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplianceScore", field, true, false, "Float")
+}
 
 func (ec *executionContext) _Control_id(ctx context.Context, field graphql.CollectedField, obj *model.Control) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -1667,6 +2632,50 @@ func (ec *executionContext) _Control_status(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Control_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Control", field, false, false, "ControlStatus")
+}
+
+func (ec *executionContext) _Control_requirements(ctx context.Context, field graphql.CollectedField, obj *model.Control) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Control_requirements(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Control().Requirements(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *kit.Connection[model.Requirement]) graphql.Marshaler {
+			return ec.marshalNRequirementConnection2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋkitᚐConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Control_requirements(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Control",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequirementConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Control_requirements_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Control_evidence(ctx context.Context, field graphql.CollectedField, obj *model.Control) (ret graphql.Marshaler) {
@@ -1975,6 +2984,50 @@ func (ec *executionContext) fieldContext_Entity_findManyEvidenceByIDs(ctx contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Entity_findManyFrameworkByIDs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Entity_findManyFrameworkByIDs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Entity().FindManyFrameworkByIDs(ctx, fc.Args["reps"].([]*model.FrameworkByIDsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Framework) graphql.Marshaler {
+			return ec.marshalOFramework2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFramework(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Entity_findManyFrameworkByIDs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Entity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Framework(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Entity_findManyFrameworkByIDs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Entity_findManyProjectByIDs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2013,6 +3066,50 @@ func (ec *executionContext) fieldContext_Entity_findManyProjectByIDs(ctx context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Entity_findManyProjectByIDs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Entity_findManyRequirementByIDs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Entity_findManyRequirementByIDs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Entity().FindManyRequirementByIDs(ctx, fc.Args["reps"].([]*model.RequirementByIDsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Requirement) graphql.Marshaler {
+			return ec.marshalORequirement2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐRequirement(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Entity_findManyRequirementByIDs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Entity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Requirement(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Entity_findManyRequirementByIDs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -2219,6 +3316,162 @@ func (ec *executionContext) fieldContext_Evidence_submittedBy(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Evidence_owner(ctx context.Context, field graphql.CollectedField, obj *model.Evidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evidence_owner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Evidence().Owner(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Evidence_owner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Evidence",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Evidence_status(ctx context.Context, field graphql.CollectedField, obj *model.Evidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evidence_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.EvidenceStatus) graphql.Marshaler {
+			return ec.marshalNEvidenceStatus2githubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐEvidenceStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Evidence_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Evidence", field, false, false, "EvidenceStatus")
+}
+
+func (ec *executionContext) _Evidence_reviewedBy(ctx context.Context, field graphql.CollectedField, obj *model.Evidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evidence_reviewedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Evidence().ReviewedBy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Evidence_reviewedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Evidence",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Evidence_reviewedAt(ctx context.Context, field graphql.CollectedField, obj *model.Evidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evidence_reviewedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReviewedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Evidence_reviewedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Evidence", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Evidence_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.Evidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evidence_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Evidence_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Evidence", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Evidence_current(ctx context.Context, field graphql.CollectedField, obj *model.Evidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evidence_current(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Evidence().Current(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Evidence_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Evidence", field, true, true, "Boolean")
+}
+
 func (ec *executionContext) _Evidence_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Evidence) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2416,6 +3669,339 @@ func (ec *executionContext) fieldContext_EvidenceEdge_node(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Framework_id(ctx context.Context, field graphql.CollectedField, obj *model.Framework) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Framework_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Framework_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Framework", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Framework_key(ctx context.Context, field graphql.CollectedField, obj *model.Framework) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Framework_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Framework_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Framework", field, false, false, "String")
+}
+
+func (ec *executionContext) _Framework_name(ctx context.Context, field graphql.CollectedField, obj *model.Framework) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Framework_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Framework_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Framework", field, false, false, "String")
+}
+
+func (ec *executionContext) _Framework_version(ctx context.Context, field graphql.CollectedField, obj *model.Framework) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Framework_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Framework_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Framework", field, false, false, "String")
+}
+
+func (ec *executionContext) _Framework_description(ctx context.Context, field graphql.CollectedField, obj *model.Framework) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Framework_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Framework_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Framework", field, false, false, "String")
+}
+
+func (ec *executionContext) _Framework_requirements(ctx context.Context, field graphql.CollectedField, obj *model.Framework) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Framework_requirements(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Framework().Requirements(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *kit.Connection[model.Requirement]) graphql.Marshaler {
+			return ec.marshalNRequirementConnection2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋkitᚐConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Framework_requirements(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Framework",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequirementConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Framework_requirements_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FrameworkConnection_edges(ctx context.Context, field graphql.CollectedField, obj *kit.Connection[model.Framework]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrameworkConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*kit.Edge[model.Framework]) graphql.Marshaler {
+			return ec.marshalNFrameworkEdge2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋkitᚐEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrameworkConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FrameworkConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FrameworkEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FrameworkConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *kit.Connection[model.Framework]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrameworkConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Framework) graphql.Marshaler {
+			return ec.marshalNFramework2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFrameworkᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrameworkConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FrameworkConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Framework(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FrameworkConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *kit.Connection[model.Framework]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrameworkConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *kit.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋkitᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrameworkConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FrameworkConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FrameworkConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *kit.Connection[model.Framework]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrameworkConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrameworkConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FrameworkConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FrameworkEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *kit.Edge[model.Framework]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrameworkEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrameworkEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FrameworkEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _FrameworkEdge_node(ctx context.Context, field graphql.CollectedField, obj *kit.Edge[model.Framework]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrameworkEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Framework) graphql.Marshaler {
+			return ec.marshalNFramework2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFramework(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrameworkEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FrameworkEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Framework(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createProject(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2454,6 +4040,50 @@ func (ec *executionContext) fieldContext_Mutation_createProject(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_createProject_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_adoptFramework(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_adoptFramework(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AdoptFramework(ctx, fc.Args["input"].(model.AdoptFrameworkInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Project) graphql.Marshaler {
+			return ec.marshalNProject2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐProject(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_adoptFramework(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Project(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_adoptFramework_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -2504,6 +4134,50 @@ func (ec *executionContext) fieldContext_Mutation_addControl(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_updateControl(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateControl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateControl(ctx, fc.Args["input"].(model.UpdateControlInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Control) graphql.Marshaler {
+			return ec.marshalNControl2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐControl(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateControl(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Control(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateControl_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_addEvidence(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2542,6 +4216,50 @@ func (ec *executionContext) fieldContext_Mutation_addEvidence(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_addEvidence_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reviewEvidence(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reviewEvidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReviewEvidence(ctx, fc.Args["input"].(model.ReviewEvidenceInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Evidence) graphql.Marshaler {
+			return ec.marshalNEvidence2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐEvidence(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reviewEvidence(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Evidence(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reviewEvidence_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -2735,6 +4453,82 @@ func (ec *executionContext) fieldContext_Project_controls(ctx context.Context, f
 	if fc.Args, err = ec.field_Project_controls_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Project_frameworks(ctx context.Context, field graphql.CollectedField, obj *model.Project) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Project_frameworks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Project().Frameworks(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *kit.Connection[model.Framework]) graphql.Marshaler {
+			return ec.marshalNFrameworkConnection2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋkitᚐConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Project_frameworks(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Project",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FrameworkConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Project_frameworks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Project_scores(ctx context.Context, field graphql.CollectedField, obj *model.Project) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Project_scores(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Project().Scores(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ComplianceScore) graphql.Marshaler {
+			return ec.marshalNComplianceScore2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐComplianceScoreᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Project_scores(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Project",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplianceScore(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -3024,6 +4818,94 @@ func (ec *executionContext) fieldContext_Query_project(ctx context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_frameworks(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_frameworks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Frameworks(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *kit.Connection[model.Framework]) graphql.Marshaler {
+			return ec.marshalNFrameworkConnection2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋkitᚐConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_frameworks(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FrameworkConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_frameworks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_framework(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_framework(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Framework(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Framework) graphql.Marshaler {
+			return ec.marshalOFramework2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFramework(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_framework(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Framework(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_framework_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query__entities(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3171,6 +5053,281 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Requirement_id(ctx context.Context, field graphql.CollectedField, obj *model.Requirement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Requirement_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Requirement_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Requirement", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Requirement_code(ctx context.Context, field graphql.CollectedField, obj *model.Requirement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Requirement_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Requirement_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Requirement", field, false, false, "String")
+}
+
+func (ec *executionContext) _Requirement_title(ctx context.Context, field graphql.CollectedField, obj *model.Requirement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Requirement_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Requirement_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Requirement", field, false, false, "String")
+}
+
+func (ec *executionContext) _Requirement_framework(ctx context.Context, field graphql.CollectedField, obj *model.Requirement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Requirement_framework(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Requirement().Framework(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Framework) graphql.Marshaler {
+			return ec.marshalNFramework2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFramework(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Requirement_framework(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Requirement",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Framework(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequirementConnection_edges(ctx context.Context, field graphql.CollectedField, obj *kit.Connection[model.Requirement]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequirementConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*kit.Edge[model.Requirement]) graphql.Marshaler {
+			return ec.marshalNRequirementEdge2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋkitᚐEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequirementConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequirementConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequirementEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequirementConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *kit.Connection[model.Requirement]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequirementConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Requirement) graphql.Marshaler {
+			return ec.marshalNRequirement2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐRequirementᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequirementConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequirementConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Requirement(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequirementConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *kit.Connection[model.Requirement]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequirementConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *kit.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋkitᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequirementConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequirementConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequirementConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *kit.Connection[model.Requirement]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequirementConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequirementConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequirementConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RequirementEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *kit.Edge[model.Requirement]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequirementEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequirementEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequirementEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _RequirementEdge_node(ctx context.Context, field graphql.CollectedField, obj *kit.Edge[model.Requirement]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequirementEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Requirement) graphql.Marshaler {
+			return ec.marshalNRequirement2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐRequirement(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequirementEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequirementEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Requirement(ctx, field)
 		},
 	}
 	return fc, nil
@@ -4351,13 +6508,13 @@ func (ec *executionContext) unmarshalInputAddControlInput(ctx context.Context, o
 	}
 
 	if _, present := asMap["framework"]; !present {
-		asMap["framework"] = "SOC 2"
+		asMap["framework"] = ""
 	}
 	if _, present := asMap["status"]; !present {
 		asMap["status"] = "NOT_STARTED"
 	}
 
-	fieldsInOrder := [...]string{"projectId", "code", "title", "description", "framework", "status"}
+	fieldsInOrder := [...]string{"projectId", "code", "title", "description", "framework", "status", "requirementIds"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -4406,6 +6563,13 @@ func (ec *executionContext) unmarshalInputAddControlInput(ctx context.Context, o
 				return it, err
 			}
 			it.Status = data
+		case "requirementIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requirementIds"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequirementIds = data
 		}
 	}
 	return it, nil
@@ -4434,7 +6598,7 @@ func (ec *executionContext) unmarshalInputAddEvidenceInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"controlId", "title", "description", "url"}
+	fieldsInOrder := [...]string{"controlId", "title", "description", "url", "ownerId", "expiresAt"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -4469,6 +6633,20 @@ func (ec *executionContext) unmarshalInputAddEvidenceInput(ctx context.Context, 
 				return it, err
 			}
 			it.URL = data
+		case "ownerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnerID = data
+		case "expiresAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiresAt"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiresAt = data
 		}
 	}
 	return it, nil
@@ -4483,6 +6661,55 @@ func (ec *executionContext) unmarshalInputAddEvidenceInput(ctx context.Context, 
 func UnmarshalAddEvidenceInput(ctx context.Context, raw any) (model.AddEvidenceInput, error) {
 	var out model.AddEvidenceInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "AddEvidenceInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputAdoptFrameworkInput(ctx context.Context, obj any) (model.AdoptFrameworkInput, error) {
+	var it model.AdoptFrameworkInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"projectId", "frameworkId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "projectId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProjectID = data
+		case "frameworkId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("frameworkId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FrameworkID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAdoptFrameworkInput unmarshals raw into the AdoptFrameworkInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAdoptFrameworkInput(ctx context.Context, raw any) (model.AdoptFrameworkInput, error) {
+	var out model.AdoptFrameworkInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AdoptFrameworkInput", raw, &out)
 	return out, err
 }
 
@@ -4539,7 +6766,7 @@ func (ec *executionContext) unmarshalInputCreateProjectInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "description"}
+	fieldsInOrder := [...]string{"name", "description", "frameworkIds"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -4560,6 +6787,13 @@ func (ec *executionContext) unmarshalInputCreateProjectInput(ctx context.Context
 				return it, err
 			}
 			it.Description = data
+		case "frameworkIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("frameworkIds"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FrameworkIds = data
 		}
 	}
 	return it, nil
@@ -4619,6 +6853,48 @@ func UnmarshalEvidenceByIDsInput(ctx context.Context, raw any) (model.EvidenceBy
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputFrameworkByIDsInput(ctx context.Context, obj any) (model.FrameworkByIDsInput, error) {
+	var it model.FrameworkByIDsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"ID"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "ID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ID"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalFrameworkByIDsInput unmarshals raw into the FrameworkByIDsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalFrameworkByIDsInput(ctx context.Context, raw any) (model.FrameworkByIDsInput, error) {
+	var out model.FrameworkByIDsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "FrameworkByIDsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputProjectByIDsInput(ctx context.Context, obj any) (model.ProjectByIDsInput, error) {
 	var it model.ProjectByIDsInput
 	if obj == nil {
@@ -4658,6 +6934,160 @@ func (ec *executionContext) unmarshalInputProjectByIDsInput(ctx context.Context,
 func UnmarshalProjectByIDsInput(ctx context.Context, raw any) (model.ProjectByIDsInput, error) {
 	var out model.ProjectByIDsInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ProjectByIDsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRequirementByIDsInput(ctx context.Context, obj any) (model.RequirementByIDsInput, error) {
+	var it model.RequirementByIDsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"ID"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "ID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ID"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRequirementByIDsInput unmarshals raw into the RequirementByIDsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRequirementByIDsInput(ctx context.Context, raw any) (model.RequirementByIDsInput, error) {
+	var out model.RequirementByIDsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RequirementByIDsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputReviewEvidenceInput(ctx context.Context, obj any) (model.ReviewEvidenceInput, error) {
+	var it model.ReviewEvidenceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"evidenceId", "status", "expiresAt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "evidenceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("evidenceId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EvidenceID = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalNEvidenceStatus2githubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐEvidenceStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "expiresAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiresAt"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiresAt = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReviewEvidenceInput unmarshals raw into the ReviewEvidenceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReviewEvidenceInput(ctx context.Context, raw any) (model.ReviewEvidenceInput, error) {
+	var out model.ReviewEvidenceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReviewEvidenceInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateControlInput(ctx context.Context, obj any) (model.UpdateControlInput, error) {
+	var it model.UpdateControlInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"controlId", "status", "requirementIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "controlId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("controlId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ControlID = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOControlStatus2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐControlStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "requirementIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requirementIds"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequirementIds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateControlInput unmarshals raw into the UpdateControlInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateControlInput(ctx context.Context, raw any) (model.UpdateControlInput, error) {
+	var out model.UpdateControlInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateControlInput", raw, &out)
 	return out, err
 }
 
@@ -4718,6 +7148,13 @@ func (ec *executionContext) __Entity(ctx context.Context, sel ast.SelectionSet, 
 			return graphql.Null
 		}
 		return ec._User(ctx, sel, obj)
+	case model.Requirement:
+		return ec._Requirement(ctx, sel, &obj)
+	case *model.Requirement:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Requirement(ctx, sel, obj)
 	case model.Project:
 		return ec._Project(ctx, sel, &obj)
 	case *model.Project:
@@ -4725,6 +7162,13 @@ func (ec *executionContext) __Entity(ctx context.Context, sel ast.SelectionSet, 
 			return graphql.Null
 		}
 		return ec._Project(ctx, sel, obj)
+	case model.Framework:
+		return ec._Framework(ctx, sel, &obj)
+	case *model.Framework:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Framework(ctx, sel, obj)
 	case model.Evidence:
 		return ec._Evidence(ctx, sel, &obj)
 	case *model.Evidence:
@@ -4751,6 +7195,54 @@ func (ec *executionContext) __Entity(ctx context.Context, sel ast.SelectionSet, 
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var complianceScoreImplementors = []string{"ComplianceScore"}
+
+func (ec *executionContext) _ComplianceScore(ctx context.Context, sel ast.SelectionSet, obj *model.ComplianceScore) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, complianceScoreImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ComplianceScore")
+		case "framework":
+			out.Values[i] = ec._ComplianceScore_framework(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requirements":
+			out.Values[i] = ec._ComplianceScore_requirements(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "covered":
+			out.Values[i] = ec._ComplianceScore_covered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "percent":
+			out.Values[i] = ec._ComplianceScore_percent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
 
 var controlImplementors = []string{"Control", "_Entity"}
 
@@ -4793,6 +7285,12 @@ func (ec *executionContext) _Control(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "requirements":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Control_requirements(ctx, field, obj)
+				})
 		case "evidence":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -4933,11 +7431,23 @@ func (ec *executionContext) _Entity(ctx context.Context, sel ast.SelectionSet) g
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Entity_findManyEvidenceByIDs(ctx, field)
 				})
+		case "findManyFrameworkByIDs":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Entity_findManyFrameworkByIDs(ctx, field)
+				})
 		case "findManyProjectByIDs":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Entity_findManyProjectByIDs(ctx, field)
+				})
+		case "findManyRequirementByIDs":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Entity_findManyRequirementByIDs(ctx, field)
 				})
 		case "findManyUserByIDs":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -5004,6 +7514,39 @@ func (ec *executionContext) _Evidence(ctx context.Context, sel ast.SelectionSet,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Evidence_submittedBy(ctx, field, obj)
+				})
+		case "owner":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Evidence_owner(ctx, field, obj)
+				})
+		case "status":
+			out.Values[i] = ec._Evidence_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reviewedBy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Evidence_reviewedBy(ctx, field, obj)
+				})
+		case "reviewedAt":
+			out.Values[i] = ec._Evidence_reviewedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expiresAt":
+			out.Values[i] = ec._Evidence_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "current":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Evidence_current(ctx, field, obj)
 				})
 		case "createdAt":
 			out.Values[i] = ec._Evidence_createdAt(ctx, field, obj)
@@ -5113,6 +7656,151 @@ func (ec *executionContext) _EvidenceEdge(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var frameworkImplementors = []string{"Framework", "_Entity"}
+
+func (ec *executionContext) _Framework(ctx context.Context, sel ast.SelectionSet, obj *model.Framework) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, frameworkImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Framework")
+		case "id":
+			out.Values[i] = ec._Framework_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "key":
+			out.Values[i] = ec._Framework_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Framework_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._Framework_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "description":
+			out.Values[i] = ec._Framework_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requirements":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Framework_requirements(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var frameworkConnectionImplementors = []string{"FrameworkConnection"}
+
+func (ec *executionContext) _FrameworkConnection(ctx context.Context, sel ast.SelectionSet, obj *kit.Connection[model.Framework]) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, frameworkConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FrameworkConnection")
+		case "edges":
+			out.Values[i] = ec._FrameworkConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._FrameworkConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._FrameworkConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._FrameworkConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var frameworkEdgeImplementors = []string{"FrameworkEdge"}
+
+func (ec *executionContext) _FrameworkEdge(ctx context.Context, sel ast.SelectionSet, obj *kit.Edge[model.Framework]) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, frameworkEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FrameworkEdge")
+		case "cursor":
+			out.Values[i] = ec._FrameworkEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._FrameworkEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -5139,6 +7827,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "adoptFramework":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_adoptFramework(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "addControl":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_addControl(ctx, field)
@@ -5146,9 +7841,23 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "updateControl":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateControl(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "addEvidence":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_addEvidence(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reviewEvidence":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reviewEvidence(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -5245,6 +7954,18 @@ func (ec *executionContext) _Project(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Project_controls(ctx, field, obj)
+				})
+		case "frameworks":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Project_frameworks(ctx, field, obj)
+				})
+		case "scores":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Project_scores(ctx, field, obj)
 				})
 		case "createdAt":
 			out.Values[i] = ec._Project_createdAt(ctx, field, obj)
@@ -5385,6 +8106,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_project(ctx, field)
 				})
+		case "frameworks":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_frameworks(ctx, field)
+				})
+		case "framework":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_framework(ctx, field)
+				})
 		case "_entities":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -5410,6 +8143,141 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var requirementImplementors = []string{"Requirement", "_Entity"}
+
+func (ec *executionContext) _Requirement(ctx context.Context, sel ast.SelectionSet, obj *model.Requirement) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, requirementImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Requirement")
+		case "id":
+			out.Values[i] = ec._Requirement_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "code":
+			out.Values[i] = ec._Requirement_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "title":
+			out.Values[i] = ec._Requirement_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "framework":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Requirement_framework(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var requirementConnectionImplementors = []string{"RequirementConnection"}
+
+func (ec *executionContext) _RequirementConnection(ctx context.Context, sel ast.SelectionSet, obj *kit.Connection[model.Requirement]) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, requirementConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RequirementConnection")
+		case "edges":
+			out.Values[i] = ec._RequirementConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._RequirementConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._RequirementConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._RequirementConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var requirementEdgeImplementors = []string{"RequirementEdge"}
+
+func (ec *executionContext) _RequirementEdge(ctx context.Context, sel ast.SelectionSet, obj *kit.Edge[model.Requirement]) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, requirementEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RequirementEdge")
+		case "cursor":
+			out.Values[i] = ec._RequirementEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._RequirementEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -5872,6 +8740,11 @@ func (ec *executionContext) unmarshalNAddEvidenceInput2githubᚗcomᚋstudioᚑp
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNAdoptFrameworkInput2githubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐAdoptFrameworkInput(ctx context.Context, v any) (model.AdoptFrameworkInput, error) {
+	res, err := ec.unmarshalInputAdoptFrameworkInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -5884,6 +8757,30 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		graphql.AddInvalidNullFromMarshaler(ctx, "Boolean!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNComplianceScore2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐComplianceScoreᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ComplianceScore) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNComplianceScore2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐComplianceScore(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNComplianceScore2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐComplianceScore(ctx context.Context, sel ast.SelectionSet, v *model.ComplianceScore) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ComplianceScore!")
+		return graphql.Null
+	}
+	return ec._ComplianceScore(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNControl2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐControlᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Control) graphql.Marshaler {
@@ -6055,6 +8952,16 @@ func (ec *executionContext) marshalNEvidenceEdge2ᚖgithubᚗcomᚋstudioᚑplat
 	return ec._EvidenceEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNEvidenceStatus2githubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐEvidenceStatus(ctx context.Context, v any) (model.EvidenceStatus, error) {
+	var res model.EvidenceStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEvidenceStatus2githubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐEvidenceStatus(ctx context.Context, sel ast.SelectionSet, v model.EvidenceStatus) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNFieldSet2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -6067,6 +8974,90 @@ func (ec *executionContext) marshalNFieldSet2string(ctx context.Context, sel ast
 		graphql.AddInvalidNullFromMarshaler(ctx, "FieldSet!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) marshalNFramework2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFrameworkᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Framework) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFramework2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFramework(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFramework2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFramework(ctx context.Context, sel ast.SelectionSet, v *model.Framework) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Framework!")
+		return graphql.Null
+	}
+	return ec._Framework(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNFrameworkByIDsInput2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFrameworkByIDsInput(ctx context.Context, v any) ([]*model.FrameworkByIDsInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.FrameworkByIDsInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalOFrameworkByIDsInput2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFrameworkByIDsInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNFrameworkConnection2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋkitᚐConnection(ctx context.Context, sel ast.SelectionSet, v *kit.Connection[model.Framework]) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FrameworkConnection!")
+		return graphql.Null
+	}
+	return ec._FrameworkConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFrameworkEdge2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋkitᚐEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*kit.Edge[model.Framework]) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFrameworkEdge2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋkitᚐEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFrameworkEdge2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋkitᚐEdge(ctx context.Context, sel ast.SelectionSet, v *kit.Edge[model.Framework]) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FrameworkEdge!")
+		return graphql.Null
+	}
+	return ec._FrameworkEdge(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -6175,6 +9166,81 @@ func (ec *executionContext) marshalNProjectEdge2ᚖgithubᚗcomᚋstudioᚑplatf
 	return ec._ProjectEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNRequirement2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐRequirementᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Requirement) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRequirement2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐRequirement(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRequirement2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐRequirement(ctx context.Context, sel ast.SelectionSet, v *model.Requirement) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Requirement!")
+		return graphql.Null
+	}
+	return ec._Requirement(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRequirementByIDsInput2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐRequirementByIDsInput(ctx context.Context, v any) ([]*model.RequirementByIDsInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.RequirementByIDsInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalORequirementByIDsInput2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐRequirementByIDsInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNRequirementConnection2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋkitᚐConnection(ctx context.Context, sel ast.SelectionSet, v *kit.Connection[model.Requirement]) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RequirementConnection!")
+		return graphql.Null
+	}
+	return ec._RequirementConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRequirementEdge2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋkitᚐEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*kit.Edge[model.Requirement]) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRequirementEdge2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋkitᚐEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRequirementEdge2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋkitᚐEdge(ctx context.Context, sel ast.SelectionSet, v *kit.Edge[model.Requirement]) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RequirementEdge!")
+		return graphql.Null
+	}
+	return ec._RequirementEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReviewEvidenceInput2githubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐReviewEvidenceInput(ctx context.Context, v any) (model.ReviewEvidenceInput, error) {
+	res, err := ec.unmarshalInputReviewEvidenceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -6187,6 +9253,11 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNUpdateControlInput2githubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐUpdateControlInput(ctx context.Context, v any) (model.UpdateControlInput, error) {
+	res, err := ec.unmarshalInputUpdateControlInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNUser2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐUser(ctx context.Context, sel ast.SelectionSet, v *model.User) graphql.Marshaler {
@@ -6616,6 +9687,40 @@ func (ec *executionContext) unmarshalOControlByIDsInput2ᚖgithubᚗcomᚋstudio
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOControlStatus2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐControlStatus(ctx context.Context, v any) (*model.ControlStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ControlStatus)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOControlStatus2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐControlStatus(ctx context.Context, sel ast.SelectionSet, v *model.ControlStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalODateTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalTime(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODateTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalTime(*v)
+	return res
+}
+
 func (ec *executionContext) marshalOEvidence2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐEvidence(ctx context.Context, sel ast.SelectionSet, v []*model.Evidence) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -6642,6 +9747,87 @@ func (ec *executionContext) unmarshalOEvidenceByIDsInput2ᚖgithubᚗcomᚋstudi
 	}
 	res, err := ec.unmarshalInputEvidenceByIDsInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFramework2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFramework(ctx context.Context, sel ast.SelectionSet, v []*model.Framework) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOFramework2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFramework(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOFramework2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFramework(ctx context.Context, sel ast.SelectionSet, v *model.Framework) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Framework(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOFrameworkByIDsInput2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFrameworkByIDsInput(ctx context.Context, v any) (*model.FrameworkByIDsInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputFrameworkByIDsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalID(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalID(*v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
@@ -6687,6 +9873,34 @@ func (ec *executionContext) unmarshalOProjectByIDsInput2ᚖgithubᚗcomᚋstudio
 		return nil, nil
 	}
 	res, err := ec.unmarshalInputProjectByIDsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORequirement2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐRequirement(ctx context.Context, sel ast.SelectionSet, v []*model.Requirement) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalORequirement2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐRequirement(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalORequirement2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐRequirement(ctx context.Context, sel ast.SelectionSet, v *model.Requirement) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Requirement(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalORequirementByIDsInput2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐRequirementByIDsInput(ctx context.Context, v any) (*model.RequirementByIDsInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputRequirementByIDsInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 

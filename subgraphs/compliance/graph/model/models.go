@@ -6,6 +6,7 @@ package model
 import (
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"time"
 
@@ -20,6 +21,7 @@ type Project struct {
 	Description string    `json:"description"`
 	OwnerID     string    `json:"-"`
 	CreatedAt   time.Time `json:"createdAt"`
+	Version     int64     `json:"-"`
 }
 
 // IsEntity marks Project as a federation entity.
@@ -35,6 +37,7 @@ type Control struct {
 	Description string        `json:"description"`
 	Framework   string        `json:"framework"`
 	Status      ControlStatus `json:"status"`
+	Version     int64         `json:"-"`
 }
 
 // IsEntity marks Control as a federation entity.
@@ -42,27 +45,82 @@ func (Control) IsEntity() {}
 
 // Evidence is proof that a control operates.
 type Evidence struct {
-	ID            string    `json:"id"`
-	OrgID         string    `json:"-"`
-	ControlID     string    `json:"-"`
-	Title         string    `json:"title"`
-	Description   string    `json:"description"`
-	URL           *string   `json:"url"`
-	SubmittedByID *string   `json:"-"`
-	CreatedAt     time.Time `json:"createdAt"`
+	ID            string         `json:"id"`
+	OrgID         string         `json:"-"`
+	ControlID     string         `json:"-"`
+	Title         string         `json:"title"`
+	Description   string         `json:"description"`
+	URL           *string        `json:"url"`
+	SubmittedByID *string        `json:"-"`
+	OwnerID       *string        `json:"-"`
+	Status        EvidenceStatus `json:"status"`
+	ReviewedByID  *string        `json:"-"`
+	ReviewedAt    *time.Time     `json:"reviewedAt"`
+	ExpiresAt     *time.Time     `json:"expiresAt"`
+	CreatedAt     time.Time      `json:"createdAt"`
+	Version       int64          `json:"-"`
 }
 
 // IsEntity marks Evidence as a federation entity.
 func (Evidence) IsEntity() {}
 
+// CurrentAt reports whether the evidence counts as current at now: ACCEPTED
+// and not expired (no expiry, or an expiry after now).
+func (e *Evidence) CurrentAt(now time.Time) bool {
+	return e.Status == EvidenceStatusAccepted && (e.ExpiresAt == nil || e.ExpiresAt.After(now))
+}
+
+// Framework is a framework of the shared catalog (e.g. SOC 2 2017).
+type Framework struct {
+	ID          string `json:"id"`
+	Key         string `json:"key"`
+	Name        string `json:"name"`
+	Version     string `json:"version"`
+	Description string `json:"description"`
+}
+
+// IsEntity marks Framework as a federation entity.
+func (Framework) IsEntity() {}
+
+// Requirement is one requirement of a framework (e.g. CC6.1, A.5.15).
+type Requirement struct {
+	ID          string `json:"id"`
+	FrameworkID string `json:"-"`
+	Code        string `json:"code"`
+	Title       string `json:"title"`
+}
+
+// IsEntity marks Requirement as a federation entity.
+func (Requirement) IsEntity() {}
+
+// ComplianceScore is a project's score for one framework in its scope.
+type ComplianceScore struct {
+	ProjectID    string     `json:"-"`
+	Framework    *Framework `json:"framework"`
+	Requirements int        `json:"requirements"`
+	Covered      int        `json:"covered"`
+}
+
+// Percent is 100 × Covered / Requirements rounded to one decimal (0 without requirements).
+func (s *ComplianceScore) Percent() float64 {
+	if s.Requirements == 0 {
+		return 0
+	}
+	return math.Round(1000*float64(s.Covered)/float64(s.Requirements)) / 10
+}
+
 // Connections (Relay) of compliance's lists.
 type (
-	ProjectConnection  = kit.Connection[Project]
-	ProjectEdge        = kit.Edge[Project]
-	ControlConnection  = kit.Connection[Control]
-	ControlEdge        = kit.Edge[Control]
-	EvidenceConnection = kit.Connection[Evidence]
-	EvidenceEdge       = kit.Edge[Evidence]
+	ProjectConnection     = kit.Connection[Project]
+	ProjectEdge           = kit.Edge[Project]
+	ControlConnection     = kit.Connection[Control]
+	ControlEdge           = kit.Edge[Control]
+	EvidenceConnection    = kit.Connection[Evidence]
+	EvidenceEdge          = kit.Edge[Evidence]
+	FrameworkConnection   = kit.Connection[Framework]
+	FrameworkEdge         = kit.Edge[Framework]
+	RequirementConnection = kit.Connection[Requirement]
+	RequirementEdge       = kit.Edge[Requirement]
 )
 
 // User is identity's entity, known here by id only; compliance adds projects.
@@ -110,5 +168,44 @@ func (s *ControlStatus) UnmarshalGQL(v any) error {
 
 // MarshalGQL implements graphql.Marshaler.
 func (s ControlStatus) MarshalGQL(w io.Writer) {
+	_, _ = io.WriteString(w, strconv.Quote(string(s)))
+}
+
+// EvidenceStatus is where evidence stands in review.
+type EvidenceStatus string
+
+// Evidence statuses.
+const (
+	EvidenceStatusPending  EvidenceStatus = "PENDING"
+	EvidenceStatusAccepted EvidenceStatus = "ACCEPTED"
+	EvidenceStatusRejected EvidenceStatus = "REJECTED"
+)
+
+// IsValid reports whether s is a known status.
+func (s EvidenceStatus) IsValid() bool {
+	switch s {
+	case EvidenceStatusPending, EvidenceStatusAccepted, EvidenceStatusRejected:
+		return true
+	}
+	return false
+}
+
+func (s EvidenceStatus) String() string { return string(s) }
+
+// UnmarshalGQL implements graphql.Unmarshaler.
+func (s *EvidenceStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+	*s = EvidenceStatus(str)
+	if !s.IsValid() {
+		return fmt.Errorf("%s is not a valid EvidenceStatus", str)
+	}
+	return nil
+}
+
+// MarshalGQL implements graphql.Marshaler.
+func (s EvidenceStatus) MarshalGQL(w io.Writer) {
 	_, _ = io.WriteString(w, strconv.Quote(string(s)))
 }

@@ -2,13 +2,20 @@
 
 package model
 
+import (
+	"time"
+)
+
 type AddControlInput struct {
-	ProjectID   string        `json:"projectId"`
-	Code        string        `json:"code"`
-	Title       string        `json:"title"`
-	Description *string       `json:"description,omitempty"`
-	Framework   string        `json:"framework"`
-	Status      ControlStatus `json:"status"`
+	ProjectID   string  `json:"projectId"`
+	Code        string  `json:"code"`
+	Title       string  `json:"title"`
+	Description *string `json:"description,omitempty"`
+	// Deprecated label; leave it out.
+	Framework string        `json:"framework"`
+	Status    ControlStatus `json:"status"`
+	// Requirements the control maps to (at most 100).
+	RequirementIds []string `json:"requirementIds,omitempty"`
 }
 
 type AddEvidenceInput struct {
@@ -16,6 +23,15 @@ type AddEvidenceInput struct {
 	Title       string  `json:"title"`
 	Description *string `json:"description,omitempty"`
 	URL         *string `json:"url,omitempty"`
+	// The user answerable for it (default: the caller).
+	OwnerID *string `json:"ownerId,omitempty"`
+	// When it stops counting as current.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
+
+type AdoptFrameworkInput struct {
+	ProjectID   string `json:"projectId"`
+	FrameworkID string `json:"frameworkId"`
 }
 
 type ControlByIDsInput struct {
@@ -25,9 +41,15 @@ type ControlByIDsInput struct {
 type CreateProjectInput struct {
 	Name        string  `json:"name"`
 	Description *string `json:"description,omitempty"`
+	// Frameworks in scope (at most 20).
+	FrameworkIds []string `json:"frameworkIds,omitempty"`
 }
 
 type EvidenceByIDsInput struct {
+	ID string `json:"ID"`
+}
+
+type FrameworkByIDsInput struct {
 	ID string `json:"ID"`
 }
 
@@ -39,6 +61,26 @@ type ProjectByIDsInput struct {
 }
 
 type Query struct {
+}
+
+type RequirementByIDsInput struct {
+	ID string `json:"ID"`
+}
+
+type ReviewEvidenceInput struct {
+	EvidenceID string `json:"evidenceId"`
+	// ACCEPTED or REJECTED.
+	Status EvidenceStatus `json:"status"`
+	// Sets the expiry when given.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
+
+type UpdateControlInput struct {
+	ControlID string `json:"controlId"`
+	// Unchanged when null.
+	Status *ControlStatus `json:"status,omitempty"`
+	// Replaces the control's mappings when given (at most 100).
+	RequirementIds []string `json:"requirementIds,omitempty"`
 }
 
 type UserByIDsInput struct {

@@ -5,12 +5,16 @@ package router
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -191,9 +195,17 @@ func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.client 
 type Router struct {
 	cfg     Config
 	handler http.Handler
-	gateway *gateway.Gateway
 	metrics *metrics.Metrics
 	redis   *redis.Client // nil without Edge.Redis.URL
+	log     *slog.Logger
+
+	// cur is the supergraph being served with its gateway and transport,
+	// swapped whole by Reload (reload.go).
+	cur     atomic.Pointer[state]
+	build   func(*supergraph.Supergraph) *state
+	file    string
+	mu      sync.Mutex // serializes reloads
+	reloads *prometheus.CounterVec
 }
 
 // Close releases the router's connections (Redis).
@@ -225,6 +237,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
+	r := &Router{cfg: cfg, log: o.log, file: cfg.SupergraphFile}
 	m := metrics.New("router")
 	slots := cfg.MaxConcurrentExecutions
 	if slots == 0 {
@@ -266,20 +279,31 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 		}
 		topts = append(topts, transport.WithBreaker(failures, cooldown))
 	}
-	tc := transport.New(execute.SubgraphURLs(sg), topts...)
-	gwOpts := []gateway.Option{gateway.WithLogger(o.log), gateway.WithExecutorOptions(execute.WithTransport(tc)),
+	gwOpts := []gateway.Option{gateway.WithLogger(o.log),
 		gateway.WithAuthorization(authz.WithPolicyDecider(decider)),
 		gateway.WithMaxConcurrentExecutions(cfg.MaxConcurrentExecutions), gateway.WithRequestDeduplication(cfg.DedupRequests),
 		gateway.WithOverrideLabels(cfg.OverrideLabels...), gateway.WithPlanningBudget(cfg.PlanningBudget), gateway.WithIntrospection(!cfg.DisableIntrospection)}
 	if cfg.Limits != nil {
 		gwOpts = append(gwOpts, gateway.WithLimits(*cfg.Limits))
 	}
-	gw := gateway.New(sg, gwOpts...)
-
-	m.Registry().MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	// build makes the gateway and subgraph transport of a supergraph (at
+	// start and on every reload).
+	r.build = func(sg *supergraph.Supergraph) *state {
+		tc := transport.New(execute.SubgraphURLs(sg), topts...)
+		gw := gateway.New(sg, slices.Concat(gwOpts, []gateway.Option{gateway.WithExecutorOptions(execute.WithTransport(tc))})...)
+		return &state{gw: gw, tc: tc}
+	}
+	st := r.build(sg)
+	st.hash = sha256.Sum256([]byte(sdl))
+	r.cur.Store(st)
+	r.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "supergraph_reloads_total",
+		Help: "Supergraph reloads, by outcome: ok, or error (the file was refused and the old supergraph kept).",
+	}, []string{"outcome"})
+	m.Registry().MustRegister(r.reloads, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "shared_waiters",
 		Help: "Requests waiting for a deduplicated execution or subgraph request in flight.",
-	}, func() float64 { return float64(gw.SharedWaiters()) }))
+	}, func() float64 { return float64(r.cur.Load().gw.SharedWaiters()) }))
 
 	verifier := o.verifier
 	if verifier == nil && cfg.JWKSURL != "" {
@@ -287,7 +311,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 	}
 	var checks []health.Check
 	for _, g := range sg.Graphs {
-		checks = append(checks, subgraphCheck(g.Name, tc))
+		checks = append(checks, subgraphCheck(g.Name, func() *transport.Client { return r.cur.Load().tc }))
 	}
 	requestTimeout := cfg.RequestTimeout
 	if requestTimeout == 0 {
@@ -311,7 +335,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 		return nil, err
 	}
 	srvOpts = append(srvOpts, edge...)
-	return &Router{cfg: cfg, handler: server.New(gw, srvOpts...), gateway: gw, metrics: m, redis: rdb}, nil
+	r.handler, r.metrics, r.redis = server.New(r, srvOpts...), m, rdb
+	return r, nil
 }
 
 // Server returns an http.Server for the router's handler with every timeout
@@ -381,8 +406,9 @@ func (r *Router) Metrics() *metrics.Metrics { return r.metrics }
 
 // subgraphCheck is ready when the subgraph answers a trivial query (its
 // breaker, when open, says so at once).
-func subgraphCheck(name string, tc *transport.Client) health.Check {
+func subgraphCheck(name string, current func() *transport.Client) health.Check {
 	return health.Check{Name: "subgraph:" + name, Fn: func(ctx context.Context) error {
+		tc := current()
 		if tc.Open(name) {
 			return fmt.Errorf("subgraph %s: circuit breaker open", name)
 		}

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/studio-platform/studio/internal/devstack"
 	"github.com/studio-platform/studio/internal/platform"
@@ -61,6 +63,7 @@ func runRouter(ctx context.Context, args []string) error {
 	forward := fs.String("forward-headers", "", "comma-separated request headers forwarded to subgraphs (besides Authorization, traceparent, tracestate, X-Request-Id)")
 	reqTimeout := fs.Duration("request-timeout", router.DefaultRequestTimeout, "bound on one GraphQL request")
 	sgTimeout := fs.Duration("subgraph-timeout", transport.DefaultTimeout, "bound on one subgraph request")
+	reloadEvery := fs.Duration("reload-interval", 2*time.Second, "how often the supergraph file is checked for changes (0: only on SIGHUP)")
 	sgInFlight := fs.Int("subgraph-max-in-flight", 0, "requests in flight to each subgraph (default 3/4 of --max-executions)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -136,6 +139,10 @@ func runRouter(ctx context.Context, args []string) error {
 		return err
 	}
 	defer r.Close()
+	if *reloadEvery > 0 {
+		go r.Watch(ctx, *reloadEvery)
+	}
+	go r.ReloadOn(ctx, syscall.SIGHUP)
 	srv := r.Server(c.Listen)
 	return serve.Run(ctx, srv, serve.WithLogger(log), serve.WithOnListen(func(a net.Addr) {
 		log.Info("router listening", "graphql", "http://"+a.String()+"/graphql", "supergraph", c.Supergraph, "profile", c.Profile)

@@ -149,7 +149,7 @@ func TestStalledSubgraphLeavesTheRouterServing(t *testing.T) {
 	var stalled *testenv.Fault
 	g := startWith(t, func(c *router.Config) {
 		c.MaxConcurrentExecutions = 8
-		c.SubgraphTimeout = 2 * time.Second
+		c.SubgraphTimeout = 5 * time.Second
 		c.BreakerFailures = 3
 		c.BreakerCooldown = time.Minute
 	}, platform.WithMiddleware(compliance.Name, func(next http.Handler) http.Handler {
@@ -172,18 +172,29 @@ func TestStalledSubgraphLeavesTheRouterServing(t *testing.T) {
 	// The stalled subgraph holds its 6 places (3/4 of 8 executions).
 	require.Eventually(t, func() bool { return stalled.Requests() >= 6 }, 10*time.Second, 5*time.Millisecond)
 
-	start := time.Now()
 	status, body := g.raw(context.Background(), t, "", `{ __typename }`, nil, nil)
 	require.Equal(t, http.StatusOK, status, string(body))
 	require.JSONEq(t, `{"data":{"__typename":"Query"}}`, string(body))
 	status, body = g.raw(context.Background(), t, token, `{ me { email } }`, nil, nil)
 	require.Equal(t, http.StatusOK, status, string(body))
 	require.Contains(t, string(body), demo.DemoUser.Email)
-	require.Less(t, time.Since(start), 2*time.Second, "served while the other subgraph is stalled")
+	// Served while the stalled requests still wait (none has timed out yet).
+	var early [][]byte
+	for len(results) > 0 {
+		early = append(early, <-results)
+	}
+	for _, b := range early {
+		require.NotContains(t, string(b), "SUBGRAPH_TIMEOUT")
+	}
 
 	wg.Wait()
 	close(results)
 	codes := map[string]int{}
+	for _, b := range early {
+		for _, c := range regexp.MustCompile(`"code":"([A-Z_]+)"`).FindAllSubmatch(b, -1) {
+			codes[string(c[1])]++
+		}
+	}
 	for b := range results {
 		for _, c := range regexp.MustCompile(`"code":"([A-Z_]+)"`).FindAllSubmatch(b, -1) {
 			codes[string(c[1])]++
@@ -192,7 +203,7 @@ func TestStalledSubgraphLeavesTheRouterServing(t *testing.T) {
 	require.Positive(t, codes["SUBGRAPH_TIMEOUT"], "%v", codes)
 
 	// The breaker is open: fail fast, with the other subgraph's data.
-	start = time.Now()
+	start := time.Now()
 	status, body = g.raw(context.Background(), t, token, `{ me { email } project(id: "00000000-0000-0000-0000-000000000000") { name } }`, nil, nil)
 	require.Less(t, time.Since(start), time.Second)
 	require.Equal(t, http.StatusOK, status, string(body))

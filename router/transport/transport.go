@@ -48,7 +48,7 @@ var (
 const (
 	DefaultTimeout          = 30 * time.Second
 	DefaultMaxResponseBytes = 64 << 20
-	DefaultQueueTimeout     = time.Second
+	DefaultQueueTimeout     = 100 * time.Millisecond
 	DefaultBreakerFailures  = 5
 	DefaultBreakerCooldown  = 5 * time.Second
 )

@@ -26,6 +26,9 @@ import (
 	"github.com/studio-platform/studio/router/transport"
 	"github.com/studio-platform/studio/subgraphs/compliance"
 	"github.com/studio-platform/studio/subgraphs/demo"
+	"github.com/studio-platform/studio/subgraphs/documents"
+	"github.com/studio-platform/studio/subgraphs/documents/objects"
+	docstore "github.com/studio-platform/studio/subgraphs/documents/store"
 	"github.com/studio-platform/studio/subgraphs/identity"
 	"github.com/studio-platform/studio/subgraphs/kit"
 )
@@ -175,14 +178,14 @@ func subgraphURLsFromEnv(env []string) map[string]string {
 
 func runSubgraph(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("name the subgraph: identity or compliance")
+		return errors.New("name the subgraph: identity, compliance or documents")
 	}
 	name := args[0]
 	fs := flag.NewFlagSet("subgraph", flag.ContinueOnError)
 	listen := fs.String("listen", "", "listen address (default: the port of its routing_url in supergraph.yaml)")
 	config := fs.String("config", "supergraph.yaml", "supergraph.yaml, for the default port")
 	seed := fs.Bool("seed", false, "load the demo data")
-	jwks := fs.String("jwks", os.Getenv("JWKS_URL"), "identity's JWKS URL (compliance)")
+	jwks := fs.String("jwks", os.Getenv("JWKS_URL"), "identity's JWKS URL (compliance, documents)")
 	natsURL := fs.String("nats", os.Getenv("NATS_URL"), "NATS JetStream server the outbox relay publishes events to (empty: events wait in the outbox)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -215,8 +218,15 @@ func runSubgraph(ctx context.Context, args []string) error {
 		}
 		defer svc.Close()
 		handler, seeder = svc.Handler(), svc.Seed
+	case documents.Name:
+		svc, err := documents.New(ctx, documents.Config{DatabaseURL: dbURL, JWKSURL: *jwks, S3: s3FromEnv()}, kit.WithLogger(log), evs)
+		if err != nil {
+			return err
+		}
+		defer svc.Close()
+		handler, seeder = svc.Handler(), func(context.Context) error { return nil }
 	default:
-		return fmt.Errorf("unknown subgraph %q (identity, compliance)", name)
+		return fmt.Errorf("unknown subgraph %q (identity, compliance, documents)", name)
 	}
 	if *seed {
 		if err := seeder(ctx); err != nil {
@@ -321,6 +331,12 @@ func runMigrate(ctx context.Context, args []string) error {
 		return err
 	}
 	comp.Close()
+	// documents needs no object storage to migrate: the kit alone applies its migrations.
+	docs, err := kit.Open(ctx, kit.Config{Name: documents.Name, DatabaseURL: dbURL, Schema: docstore.Schema, Migrations: docstore.Migrations()})
+	if err != nil {
+		return err
+	}
+	docs.Close()
 	return nil
 }
 
@@ -374,6 +390,8 @@ func runDev(ctx context.Context, args []string) error {
 		RouterAddr:     *routerAddr,
 		IdentityAddr:   addrs[identity.Name],
 		ComplianceAddr: addrs[compliance.Name],
+		DocumentsAddr:  addrs[documents.Name],
+		S3:             objects.Config{URL: stack.S3URL, AccessKey: stack.S3AccessKey, SecretKey: stack.S3SecretKey},
 		Seed:           true,
 		RouterEdge:     devEdge(stack.RedisURL),
 	}, platform.WithLogger(log))
@@ -388,6 +406,7 @@ Studio Platform is running.
   GraphQL      http://localhost%s/graphql
   identity     %s/graphql
   compliance   %s/graphql
+  documents    %s/graphql
   PostgreSQL   %s
   Redis        %s
   NATS         %s
@@ -400,7 +419,7 @@ Demo login (organization %q):
   { me { email projects { name owner { email } controls { code title } } } }
 
 Ctrl-C stops everything.
-`, portOf(*routerAddr), portOf(*routerAddr), p.IdentityURL, p.ComplianceURL, stack.DatabaseURL, stack.RedisURL, stack.NatsURL,
+`, portOf(*routerAddr), portOf(*routerAddr), p.IdentityURL, p.ComplianceURL, p.DocumentsURL, stack.DatabaseURL, stack.RedisURL, stack.NatsURL,
 		stack.Neo4jURL, stack.S3URL, stack.S3AccessKey, filepath.Join(*data, "minio", "credentials"),
 		demo.OrgName, demo.DemoUser.Email, demo.Password)
 	<-ctx.Done()
@@ -423,4 +442,11 @@ func portOf(addr string) string {
 		return addr
 	}
 	return ":" + port
+}
+
+// s3FromEnv reads S3_URL, S3_ACCESS_KEY, S3_SECRET_KEY and S3_BUCKET (the
+// documents' bucket; default documents.DefaultBucket).
+func s3FromEnv() objects.Config {
+	return objects.Config{URL: os.Getenv(devstack.EnvS3URL), AccessKey: os.Getenv(devstack.EnvS3AccessKey),
+		SecretKey: os.Getenv(devstack.EnvS3SecretKey), Bucket: os.Getenv("S3_BUCKET")}
 }

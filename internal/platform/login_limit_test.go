@@ -35,6 +35,8 @@ func TestLoginGuessesAsAliasesAreRefused(t *testing.T) {
 		RouterAddr:     "127.0.0.1:0",
 		IdentityAddr:   "127.0.0.1:0",
 		ComplianceAddr: "127.0.0.1:0",
+		DocumentsAddr:  "127.0.0.1:0",
+		S3:             testS3(t),
 		Seed:           true,
 		RouterEdge:     edge,
 	})

@@ -17,6 +17,8 @@ import (
 	"github.com/studio-platform/studio/router"
 	"github.com/studio-platform/studio/router/config"
 	"github.com/studio-platform/studio/subgraphs/compliance"
+	"github.com/studio-platform/studio/subgraphs/documents"
+	"github.com/studio-platform/studio/subgraphs/documents/objects"
 	"github.com/studio-platform/studio/subgraphs/identity"
 	"github.com/studio-platform/studio/subgraphs/kit"
 )
@@ -27,12 +29,16 @@ type Config struct {
 	// NatsURL is the NATS JetStream server the subgraphs publish their events
 	// to (kit.WithEvents). Empty: events wait in the outboxes.
 	NatsURL string
+	// S3 is the object storage of the documents' bytes (S3_URL and keys;
+	// the bucket defaults to documents.DefaultBucket).
+	S3 objects.Config
 	// SupergraphFile is the composed supergraph the router serves.
 	SupergraphFile string
-	// RouterAddr, IdentityAddr, ComplianceAddr are listen addresses; "127.0.0.1:0" picks a free port.
+	// RouterAddr, IdentityAddr, ComplianceAddr, DocumentsAddr are listen addresses; "127.0.0.1:0" picks a free port.
 	RouterAddr     string
 	IdentityAddr   string
 	ComplianceAddr string
+	DocumentsAddr  string
 	// Seed loads the demo data (idempotent).
 	Seed bool
 	// RouterEdge is the router's public edge (rate limits, CSRF, CORS, APQ...);
@@ -49,7 +55,7 @@ func (c Config) Validate() error {
 	if c.SupergraphFile == "" {
 		errs = append(errs, errors.New("platform: SupergraphFile is required"))
 	}
-	for name, addr := range map[string]string{"RouterAddr": c.RouterAddr, "IdentityAddr": c.IdentityAddr, "ComplianceAddr": c.ComplianceAddr} {
+	for name, addr := range map[string]string{"RouterAddr": c.RouterAddr, "IdentityAddr": c.IdentityAddr, "ComplianceAddr": c.ComplianceAddr, "DocumentsAddr": c.DocumentsAddr} {
 		if addr == "" {
 			errs = append(errs, fmt.Errorf("platform: %s is required", name))
 		}
@@ -64,6 +70,7 @@ type options struct {
 	log        *slog.Logger
 	identity   []identity.Option
 	compliance []compliance.Option
+	documents  []documents.Option
 	router     []router.Option
 	routerCfg  []func(*router.Config)
 	wrap       map[string]func(http.Handler) http.Handler
@@ -75,8 +82,8 @@ func WithRouterConfig(fn func(*router.Config)) Option {
 	return func(o *options) { o.routerCfg = append(o.routerCfg, fn) }
 }
 
-// WithMiddleware wraps the HTTP handler of one piece ("identity", "compliance" or
-// "router"), e.g. to count requests or inject faults in tests.
+// WithMiddleware wraps the HTTP handler of one piece ("identity", "compliance",
+// "documents" or "router"), e.g. to count requests or inject faults in tests.
 func WithMiddleware(name string, mw func(http.Handler) http.Handler) Option {
 	return func(o *options) { o.wrap[name] = mw }
 }
@@ -94,6 +101,11 @@ func WithComplianceOptions(opts ...compliance.Option) Option {
 	return func(o *options) { o.compliance = append(o.compliance, opts...) }
 }
 
+// WithDocumentsOptions passes options to the documents subgraph.
+func WithDocumentsOptions(opts ...documents.Option) Option {
+	return func(o *options) { o.documents = append(o.documents, opts...) }
+}
+
 // WithRouterOptions passes options to the router.
 func WithRouterOptions(opts ...router.Option) Option {
 	return func(o *options) { o.router = append(o.router, opts...) }
@@ -104,8 +116,10 @@ type Platform struct {
 	RouterURL     string
 	IdentityURL   string
 	ComplianceURL string
+	DocumentsURL  string
 	Identity      *identity.Service
 	Compliance    *compliance.Service
+	Documents     *documents.Service
 
 	servers []*http.Server
 	closers []func()
@@ -113,7 +127,7 @@ type Platform struct {
 	once    sync.Once
 }
 
-// Start brings up identity, compliance and the router. Close stops them.
+// Start brings up identity, compliance, documents and the router. Close stops them.
 func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -137,14 +151,19 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 		idLn.Close()
 		return nil, err
 	}
+	docLn, err := listen(cfg.DocumentsAddr)
+	if err != nil {
+		closeAll(idLn, compLn)
+		return nil, err
+	}
 	routerLn, err := listen(cfg.RouterAddr)
 	if err != nil {
-		idLn.Close()
-		compLn.Close()
+		closeAll(idLn, compLn, docLn)
 		return nil, err
 	}
 	p.IdentityURL = "http://" + idLn.Addr().String()
 	p.ComplianceURL = "http://" + compLn.Addr().String()
+	p.DocumentsURL = "http://" + docLn.Addr().String()
 	p.RouterURL = "http://" + routerLn.Addr().String()
 	jwks := p.IdentityURL + "/.well-known/jwks.json"
 
@@ -152,7 +171,7 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 	p.Identity, err = identity.New(ctx, identity.Config{DatabaseURL: cfg.DatabaseURL},
 		append([]identity.Option{kit.WithLogger(o.log.With("service", "identity")), evs}, o.identity...)...)
 	if err != nil {
-		closeAll(idLn, compLn, routerLn)
+		closeAll(idLn, compLn, docLn, routerLn)
 		return nil, fmt.Errorf("platform: identity: %w", err)
 	}
 	p.closers = append(p.closers, p.Identity.Close)
@@ -161,11 +180,20 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 	p.Compliance, err = compliance.New(ctx, compliance.Config{DatabaseURL: cfg.DatabaseURL, JWKSURL: jwks},
 		append([]compliance.Option{kit.WithLogger(o.log.With("service", "compliance")), evs}, o.compliance...)...)
 	if err != nil {
-		closeAll(compLn, routerLn)
+		closeAll(compLn, docLn, routerLn)
 		return nil, fmt.Errorf("platform: compliance: %w", err)
 	}
 	p.closers = append(p.closers, p.Compliance.Close)
 	p.serve(compLn, o.wrapped(compliance.Name, p.Compliance.Handler()), o.log)
+
+	p.Documents, err = documents.New(ctx, documents.Config{DatabaseURL: cfg.DatabaseURL, JWKSURL: jwks, S3: cfg.S3},
+		append([]documents.Option{kit.WithLogger(o.log.With("service", "documents")), evs}, o.documents...)...)
+	if err != nil {
+		closeAll(docLn, routerLn)
+		return nil, fmt.Errorf("platform: documents: %w", err)
+	}
+	p.closers = append(p.closers, p.Documents.Close)
+	p.serve(docLn, o.wrapped(documents.Name, p.Documents.Handler()), o.log)
 
 	if cfg.Seed {
 		if err := p.Identity.Seed(ctx); err != nil {
@@ -184,6 +212,7 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 		SubgraphURLs: map[string]string{
 			identity.Name:   p.IdentityURL + "/graphql",
 			compliance.Name: p.ComplianceURL + "/graphql",
+			documents.Name:  p.DocumentsURL + "/graphql",
 		},
 		Edge: cfg.RouterEdge,
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/studio-platform/studio/subgraphs/compliance"
 	"github.com/studio-platform/studio/subgraphs/compliance/store"
 	"github.com/studio-platform/studio/subgraphs/demo"
+	"github.com/studio-platform/studio/subgraphs/documents/objects"
 	"github.com/studio-platform/studio/subgraphs/identity"
 	"github.com/studio-platform/studio/subgraphs/kit"
 )
@@ -73,6 +74,8 @@ func start(t testing.TB, limits kit.Limits) *graph {
 		RouterAddr:     "127.0.0.1:0",
 		IdentityAddr:   "127.0.0.1:0",
 		ComplianceAddr: "127.0.0.1:0",
+		DocumentsAddr:  "127.0.0.1:0",
+		S3:             testS3(t),
 		Seed:           true,
 	}, platform.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
 		platform.WithIdentityOptions(kit.WithQueryTracer(g.identity.queries), kit.WithLimits(limits)),
@@ -375,4 +378,11 @@ func TestUnauthenticatedAndBadToken(t *testing.T) {
 	var body gqlResponse
 	require.NoError(t, json.NewDecoder(hr.Body).Decode(&body))
 	require.Equal(t, "UNAUTHENTICATED", body.Errors[0].Extensions["code"])
+}
+
+// testS3 is a fresh bucket of the stack's MinIO for the documents subgraph.
+func testS3(t testing.TB) objects.Config {
+	t.Helper()
+	b := testenv.Bucket(t)
+	return objects.Config{URL: b.URL, AccessKey: b.AccessKey, SecretKey: b.SecretKey, Bucket: b.Bucket}
 }

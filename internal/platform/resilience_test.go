@@ -36,6 +36,8 @@ func startWith(t *testing.T, cfg func(*router.Config), opts ...platform.Option) 
 		RouterAddr:     "127.0.0.1:0",
 		IdentityAddr:   "127.0.0.1:0",
 		ComplianceAddr: "127.0.0.1:0",
+		DocumentsAddr:  "127.0.0.1:0",
+		S3:             testS3(t),
 		Seed:           true,
 	}, opts...)
 	require.NoError(t, err)

@@ -28,7 +28,10 @@ const (
 type Error struct {
 	Code    string
 	Message string
-	Err     error
+	// Reason, when set, goes to extensions.reason: a machine-readable cause
+	// within Code (e.g. BAD_USER_INPUT with reason FILE_TOO_LARGE).
+	Reason string
+	Err    error
 }
 
 func (e *Error) Error() string {
@@ -100,6 +103,9 @@ func present(ctx context.Context, log *slog.Logger, err error) *gqlerror.Error {
 	var e *Error
 	if errors.As(err, &e) {
 		out := &gqlerror.Error{Message: e.Message, Extensions: map[string]any{"code": e.Code}}
+		if e.Reason != "" {
+			out.Extensions["reason"] = e.Reason
+		}
 		var g *gqlerror.Error
 		if errors.As(err, &g) {
 			out.Path, out.Locations = g.Path, g.Locations

@@ -36,6 +36,10 @@ const (
 	DefaultMaxBatch = 500
 )
 
+// uploadMemory is how much of a multipart request's file gqlgen keeps in
+// memory; larger files go to a temporary file.
+const uploadMemory = 1 << 20
+
 // NoWait as Limits.LoaderWait makes loaders fetch as soon as their batch
 // goroutine runs (a zero LoaderWait means DefaultLoaderWait).
 const NoWait time.Duration = -1
@@ -193,6 +197,11 @@ type API struct {
 	Verifier auth.Verifier
 	// Routes are extra routes ("GET /.well-known/jwks.json": handler).
 	Routes map[string]http.Handler
+	// MaxUploadBytes, when positive, accepts the GraphQL multipart request
+	// spec (Upload scalar) on /graphql, for request bodies of at most that
+	// many bytes. Files are spilled to temporary files past 1 MiB, never
+	// held whole in memory; resolvers enforce their own, smaller limits.
+	MaxUploadBytes int64
 }
 
 // Serve builds the HTTP handler and runs the mounts:
@@ -236,7 +245,11 @@ func (s *Service) Serve(ctx context.Context, api API) error {
 			s.cleanups = append(s.cleanups, cleanup)
 		}
 	}
-	var gql http.Handler = NewHandler(api.Schema, s.o.log)
+	srv := NewHandler(api.Schema, s.o.log)
+	if api.MaxUploadBytes > 0 {
+		srv.AddTransport(transport.MultipartForm{MaxUploadSize: api.MaxUploadBytes, MaxMemory: uploadMemory})
+	}
+	var gql http.Handler = srv
 	if api.Loaders != nil {
 		gql = api.Loaders.Middleware(s.o.limits)(gql)
 	}

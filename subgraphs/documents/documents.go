@@ -1,0 +1,115 @@
+// Package documents is the composition root of the documents subgraph:
+// files of a project (bytes in S3-compatible object storage, metadata in
+// PostgreSQL), uploaded with the GraphQL multipart request spec or through
+// presigned URLs, every query scoped by the caller's organization. New wires
+// the store, the bucket, the token verifier (identity's JWKS by default) and
+// the resolvers on the subgraph kit (subgraphs/kit).
+package documents
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/studio-platform/studio/internal/auth"
+	"github.com/studio-platform/studio/internal/health"
+	"github.com/studio-platform/studio/subgraphs/documents/graph"
+	"github.com/studio-platform/studio/subgraphs/documents/graph/generated"
+	"github.com/studio-platform/studio/subgraphs/documents/loaders"
+	"github.com/studio-platform/studio/subgraphs/documents/objects"
+	"github.com/studio-platform/studio/subgraphs/documents/store"
+	"github.com/studio-platform/studio/subgraphs/kit"
+)
+
+// Name is the subgraph's name (in supergraph.yaml, metrics, logs).
+const Name = "documents"
+
+// DefaultBucket is the bucket of the documents' bytes.
+const DefaultBucket = "studio-documents"
+
+// multipartOverhead is what a multipart request may carry besides its file
+// (operations, map, part headers).
+const multipartOverhead = 1 << 20
+
+// Config configures the documents subgraph.
+type Config struct {
+	// DatabaseURL is the Postgres URL; documents keeps its tables in schema "documents".
+	DatabaseURL string
+	// JWKSURL is identity's JWKS (…/.well-known/jwks.json), used to verify
+	// access tokens. Not needed when WithVerifier is given.
+	JWKSURL string
+	// S3 is the object storage (S3_URL, S3_ACCESS_KEY, S3_SECRET_KEY);
+	// Bucket defaults to DefaultBucket.
+	S3 objects.Config
+	// Limits bound uploads (zero fields keep their defaults).
+	Limits graph.Limits
+}
+
+// Option configures New: kit.WithLogger, kit.WithQueryTracer, kit.WithVerifier
+// (default: auth.NewJWKSVerifier(cfg.JWKSURL)), kit.WithLimits, kit.WithMount,
+// kit.WithEvents.
+type Option = kit.Option
+
+// Service is a running documents subgraph.
+type Service struct {
+	*kit.Service
+	store  *store.Store
+	bucket *objects.Bucket
+}
+
+// New opens the database (applying migrations) and the bucket (creating it
+// when missing) and builds the HTTP handler. Close releases it.
+func New(ctx context.Context, cfg Config, opts ...Option) (_ *Service, err error) {
+	if cfg.S3.Bucket == "" {
+		cfg.S3.Bucket = DefaultBucket
+	}
+	kcfg := kit.Config{Name: Name, DatabaseURL: cfg.DatabaseURL, Schema: store.Schema, Migrations: store.Migrations()}
+	errs := []error{kcfg.Validate()}
+	if cfg.JWKSURL == "" && !kit.HasVerifier(opts...) {
+		errs = append(errs, errors.New("documents: JWKSURL is required (or kit.WithVerifier)"))
+	}
+	if cfg.S3.URL == "" {
+		errs = append(errs, errors.New("documents: S3 URL is required (S3_URL)"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	bucket, err := objects.Open(ctx, cfg.S3)
+	if err != nil {
+		return nil, fmt.Errorf("documents: %w", err)
+	}
+	opts = append(opts, kit.WithMount(func(_ context.Context, m *kit.Mount) (func(), error) {
+		m.Check(health.Check{Name: "s3", Fn: bucket.Ping})
+		return nil, nil
+	}))
+	svc, err := kit.Open(ctx, kcfg, opts...)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			svc.Close()
+		}
+	}()
+	st := store.New(svc.DB())
+	limits := cfg.Limits.WithDefaults()
+	res := &graph.Resolver{Store: st, Objects: bucket, Limits: limits, Loaders: loaders.New(st)}
+	api := kit.API{
+		Schema:         generated.NewExecutableSchema(generated.Config{Resolvers: res}),
+		Loaders:        res.Loaders,
+		MaxUploadBytes: limits.MaxBytes + multipartOverhead,
+	}
+	if cfg.JWKSURL != "" {
+		api.Verifier = auth.NewJWKSVerifier(cfg.JWKSURL)
+	}
+	if err := svc.Serve(ctx, api); err != nil {
+		return nil, err
+	}
+	return &Service{Service: svc, store: st, bucket: bucket}, nil
+}
+
+// Store returns the service's store (for tests and tools).
+func (s *Service) Store() *store.Store { return s.store }
+
+// Bucket returns the service's bucket (for tests and tools).
+func (s *Service) Bucket() *objects.Bucket { return s.bucket }

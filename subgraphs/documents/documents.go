@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/studio-platform/studio/internal/auth"
 	"github.com/studio-platform/studio/internal/health"
@@ -17,6 +18,7 @@ import (
 	"github.com/studio-platform/studio/subgraphs/documents/graph/generated"
 	"github.com/studio-platform/studio/subgraphs/documents/loaders"
 	"github.com/studio-platform/studio/subgraphs/documents/objects"
+	"github.com/studio-platform/studio/subgraphs/documents/process"
 	"github.com/studio-platform/studio/subgraphs/documents/store"
 	"github.com/studio-platform/studio/subgraphs/kit"
 )
@@ -43,6 +45,12 @@ type Config struct {
 	S3 objects.Config
 	// Limits bound uploads (zero fields keep their defaults).
 	Limits graph.Limits
+	// Workers is how many processing workers run in the service (with
+	// kit.WithEvents and a NATS URL): default 1; negative for none (a
+	// separate process runs them, or a test does).
+	Workers int
+	// Processing tunes the workers (zero fields keep their defaults).
+	Processing process.Config
 }
 
 // Option configures New: kit.WithLogger, kit.WithQueryTracer, kit.WithVerifier
@@ -78,9 +86,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Service, err error
 	if err != nil {
 		return nil, fmt.Errorf("documents: %w", err)
 	}
-	opts = append(opts, kit.WithMount(func(_ context.Context, m *kit.Mount) (func(), error) {
+	opts = append(opts, kit.WithMount(func(ctx context.Context, m *kit.Mount) (func(), error) {
 		m.Check(health.Check{Name: "s3", Fn: bucket.Ping})
-		return nil, nil
+		return startProcessing(ctx, cfg, m, bucket)
 	}))
 	svc, err := kit.Open(ctx, kcfg, opts...)
 	if err != nil {
@@ -106,6 +114,45 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Service, err error
 		return nil, err
 	}
 	return &Service{Service: svc, store: st, bucket: bucket}, nil
+}
+
+// startProcessing runs the job forwarder and cfg.Workers workers on the
+// events' JetStream connection until the returned cleanup.
+func startProcessing(ctx context.Context, cfg Config, m *kit.Mount, bucket *objects.Bucket) (func(), error) {
+	if m.JetStream == nil {
+		m.Log.Warn("documents: no NATS: documents are stored but not processed")
+		return nil, nil
+	}
+	pcfg := cfg.Processing
+	if pcfg.Log == nil {
+		pcfg.Log = m.Log
+	}
+	w := process.New(store.New(m.DB), bucket, m.JetStream, pcfg)
+	if _, err := w.EnsureStream(ctx); err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := w.Forward(runCtx, m.EventOptions...); err != nil {
+			m.Log.Error("documents: job forwarder stopped", "error", err)
+		}
+	})
+	workers := cfg.Workers
+	if workers == 0 {
+		workers = 1
+	}
+	for range max(workers, 0) {
+		wg.Go(func() {
+			if err := w.Run(runCtx); err != nil {
+				m.Log.Error("documents: worker stopped", "error", err)
+			}
+		})
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+	}, nil
 }
 
 // Store returns the service's store (for tests and tools).

@@ -36,6 +36,7 @@ import (
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 type env struct {
+	queue   string
 	url     string
 	svc     *documents.Service
 	signer  *auth.Signer
@@ -45,6 +46,12 @@ type env struct {
 
 func start(t *testing.T, limits graph.Limits) *env {
 	t.Helper()
+	return startWith(t, documents.Config{Limits: limits, Workers: -1})
+}
+
+// startWith runs the subgraph with cfg (database, bucket and verifier filled in).
+func startWith(t *testing.T, cfg documents.Config) *env {
+	t.Helper()
 	ctx := context.Background()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
@@ -52,16 +59,17 @@ func start(t *testing.T, limits graph.Limits) *env {
 	db := testenv.Database(t)
 	s3 := testenv.Bucket(t)
 	nats := testenv.Stack(t).NatsURL
-	svc, err := documents.New(ctx, documents.Config{
-		DatabaseURL: db,
-		S3:          objects.Config{URL: s3.URL, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, Bucket: s3.Bucket},
-		Limits:      limits,
-	}, kit.WithVerifier(signer), kit.WithEvents(kit.Events{NatsURL: nats}))
+	cfg.DatabaseURL = db
+	cfg.S3 = objects.Config{URL: s3.URL, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, Bucket: s3.Bucket}
+	if cfg.Processing.Queue == "" {
+		cfg.Processing.Queue = "t" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	}
+	svc, err := documents.New(ctx, cfg, kit.WithVerifier(signer), kit.WithEvents(kit.Events{NatsURL: nats}))
 	require.NoError(t, err)
 	t.Cleanup(svc.Close)
 	srv := httptest.NewServer(svc.Handler())
 	t.Cleanup(srv.Close)
-	return &env{url: srv.URL + "/graphql", svc: svc, signer: signer, natsURL: nats, db: db}
+	return &env{queue: cfg.Processing.Queue, url: srv.URL + "/graphql", svc: svc, signer: signer, natsURL: nats, db: db}
 }
 
 // token signs an access token for a user of org.
@@ -441,4 +449,9 @@ func TestSniff(t *testing.T) {
 	} {
 		require.Equal(t, tc.want, objects.Sniff([]byte(tc.head), tc.name), fmt.Sprintf("%q", tc.head))
 	}
+}
+
+func postOK(t *testing.T, e *env, tok, query string, vars map[string]any, out any) {
+	t.Helper()
+	gqltest.Post(t, e.url, tok, query, vars).Decode(t, out)
 }

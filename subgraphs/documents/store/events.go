@@ -39,6 +39,7 @@ type JobEvent struct {
 	ID         string `json:"id"`
 	DocumentID string `json:"documentId"`
 	State      string `json:"state"`
+	Error      string `json:"error,omitempty"`
 }
 
 func documentEvent(d *model.Document) DocumentEvent {

@@ -4,6 +4,7 @@
 package router
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -85,6 +86,10 @@ type Config struct {
 	// RequestTimeout bounds one GraphQL request from its arrival to its
 	// response (DefaultRequestTimeout when zero).
 	RequestTimeout time.Duration
+	// ReadTimeout bounds reading one request, body included, so that a body
+	// trickled byte by byte (slowloris) loses its connection
+	// (DefaultReadTimeout when zero).
+	ReadTimeout time.Duration
 	// SubgraphTimeout bounds one subgraph request (transport.DefaultTimeout when zero).
 	SubgraphTimeout time.Duration
 	// SubgraphMaxInFlight bounds the requests in flight to each subgraph (the
@@ -341,7 +346,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 
 // Server returns an http.Server for the router's handler with every timeout
 // set: headers within DefaultReadHeaderTimeout, the whole request (body
-// included) within DefaultReadTimeout, the response written within the
+// included) within the read timeout (DefaultReadTimeout), the response written within the
 // request timeout plus 10 s, idle keep-alive connections closed after
 // DefaultIdleTimeout; and active_connections kept by its ConnState hook.
 func (r *Router) Server(addr string) *http.Server {
@@ -349,7 +354,7 @@ func (r *Router) Server(addr string) *http.Server {
 		Addr:              addr,
 		Handler:           r.handler,
 		ReadHeaderTimeout: DefaultReadHeaderTimeout,
-		ReadTimeout:       DefaultReadTimeout,
+		ReadTimeout:       cmp.Or(r.cfg.ReadTimeout, DefaultReadTimeout),
 		WriteTimeout:      r.cfg.RequestTimeout + 10*time.Second,
 		IdleTimeout:       DefaultIdleTimeout,
 		MaxHeaderBytes:    DefaultMaxHeaderBytes,

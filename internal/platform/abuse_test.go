@@ -55,6 +55,8 @@ func TestAbuse(t *testing.T) {
 		RouterAddr:     "127.0.0.1:0",
 		IdentityAddr:   "127.0.0.1:0",
 		ComplianceAddr: "127.0.0.1:0",
+		DocumentsAddr:  "127.0.0.1:0",
+		S3:             testS3(t),
 		Seed:           true,
 		RouterEdge:     edge,
 	}, platform.WithRouterConfig(func(c *router.Config) {
@@ -172,7 +174,7 @@ func TestAbuse(t *testing.T) {
 		require.Less(t, time.Since(start), quickly)
 	})
 	t.Run("50 MiB directly at a subgraph", func(t *testing.T) {
-		for _, u := range []string{p.IdentityURL, p.ComplianceURL} {
+		for _, u := range []string{p.IdentityURL, p.ComplianceURL, p.DocumentsURL} {
 			start := time.Now()
 			status, _, body := a.stream(u+"/graphql", 50<<20)
 			require.Equal(t, http.StatusRequestEntityTooLarge, status, trim(body))

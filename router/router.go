@@ -21,6 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/studio-platform/studio/internal/auth"
 	"github.com/studio-platform/studio/internal/health"
 	"github.com/studio-platform/studio/internal/metrics"
@@ -177,10 +179,12 @@ func (c Config) Validate() error {
 type Option func(*options)
 
 type options struct {
-	log      *slog.Logger
-	verifier auth.Verifier
-	client   *http.Client
-	decider  authz.PolicyDecider
+	log       *slog.Logger
+	verifier  auth.Verifier
+	client    *http.Client
+	decider   authz.PolicyDecider
+	tracer    trace.TracerProvider
+	accessLog *slog.Logger
 }
 
 // WithLogger sets the logger.
@@ -255,6 +259,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 	topts := []transport.Option{transport.WithMaxInFlight(inFlight),
 		transport.WithDeduplication(cfg.DedupSubgraphRequests), transport.WithCleartextHTTP2(cfg.SubgraphH2C)}
 	topts = append(topts, subgraphMetrics(m)...)
+	topts = append(topts, transport.WithTracerProvider(o.tracer))
 	for name, url := range cfg.SubgraphURLs {
 		topts = append(topts, transport.WithURL(name, url))
 	}
@@ -284,7 +289,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 		}
 		topts = append(topts, transport.WithBreaker(failures, cooldown))
 	}
-	gwOpts := []gateway.Option{gateway.WithLogger(o.log),
+	gwOpts := []gateway.Option{gateway.WithLogger(o.log), gateway.WithTracerProvider(o.tracer),
 		gateway.WithAuthorization(authz.WithPolicyDecider(decider)),
 		gateway.WithMaxConcurrentExecutions(cfg.MaxConcurrentExecutions), gateway.WithRequestDeduplication(cfg.DedupRequests),
 		gateway.WithOverrideLabels(cfg.OverrideLabels...), gateway.WithPlanningBudget(cfg.PlanningBudget), gateway.WithIntrospection(!cfg.DisableIntrospection)}
@@ -325,7 +330,11 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 	cfg.RequestTimeout = requestTimeout
 	srvOpts := []server.Option{server.WithMetrics(m), server.WithLogger(o.log), server.WithReadyChecks(checks...),
 		server.WithQueryPlans(!cfg.HideQueryPlans), server.WithGraphiQL(!cfg.DisableGraphiQL),
-		server.WithForwardHeaders(cfg.ForwardHeaders...), server.WithRequestTimeout(requestTimeout)}
+		server.WithForwardHeaders(cfg.ForwardHeaders...), server.WithRequestTimeout(requestTimeout),
+		server.WithTracerProvider(o.tracer)}
+	if o.accessLog != nil {
+		srvOpts = append(srvOpts, server.WithAccessLog(o.accessLog))
+	}
 	if verifier != nil {
 		srvOpts = append(srvOpts, server.WithVerifier(verifier))
 	}

@@ -66,6 +66,7 @@ func runRouter(ctx context.Context, args []string) error {
 	forward := fs.String("forward-headers", "", "comma-separated request headers forwarded to subgraphs (besides Authorization, traceparent, tracestate, X-Request-Id)")
 	reqTimeout := fs.Duration("request-timeout", router.DefaultRequestTimeout, "bound on one GraphQL request")
 	sgTimeout := fs.Duration("subgraph-timeout", transport.DefaultTimeout, "bound on one subgraph request")
+	accessLog := fs.Bool("access-log", true, "log one JSON line per GraphQL request (method, status, duration, operation, ids, bytes, client IP)")
 	reloadEvery := fs.Duration("reload-interval", 2*time.Second, "how often the supergraph file is checked for changes (0: only on SIGHUP)")
 	sgInFlight := fs.Int("subgraph-max-in-flight", 0, "requests in flight to each subgraph (default 3/4 of --max-executions)")
 	if err := fs.Parse(args); err != nil {
@@ -137,7 +138,16 @@ func runRouter(ctx context.Context, args []string) error {
 		return err
 	}
 	log := newLogger(false)
-	r, err := router.New(ctx, router.ConfigFrom(c), router.WithLogger(log))
+	tp, shutdownTracing, err := router.NewTracerProvider(ctx, "studio-router")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = shutdownTracing(context.WithoutCancel(ctx)) }()
+	ropts := []router.Option{router.WithLogger(log), router.WithTracerProvider(tp)}
+	if *accessLog {
+		ropts = append(ropts, router.WithAccessLog(log))
+	}
+	r, err := router.New(ctx, router.ConfigFrom(c), ropts...)
 	if err != nil {
 		return err
 	}

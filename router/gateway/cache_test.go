@@ -53,7 +53,7 @@ func TestPlanCacheKeyIsTheOperationShape(t *testing.T) {
 		`query Q { me { ...A ...B } } query Other { me { id } } fragment A on User { id } fragment B on User { name }`,
 	}
 	for _, d := range docs {
-		pd := g.document(d)
+		pd := g.document(context.Background(), d)
 		require.Equal(t, KindOK, pd.kind, "%+v", pd.errs)
 		op := pd.doc.Operations.ForName("Q")
 		_, _, err := g.plan(context.Background(), pd, op, nil, nil)
@@ -61,7 +61,7 @@ func TestPlanCacheKeyIsTheOperationShape(t *testing.T) {
 	}
 	require.Equal(t, 3, g.docs.len())
 	require.Equal(t, 1, g.plans.len())
-	pd := g.document(`query Q { me { ...A ...B } } fragment A on User { id } fragment B on User { email }`)
+	pd := g.document(context.Background(), `query Q { me { ...A ...B } } fragment A on User { id } fragment B on User { email }`)
 	_, _, err = g.plan(context.Background(), pd, pd.doc.Operations[0], nil, nil)
 	require.NoError(t, err)
 	require.Equal(t, 2, g.plans.len())

@@ -22,6 +22,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
 	"github.com/vektah/gqlparser/v2/validator"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/studio-platform/studio/router/authz"
 	"github.com/studio-platform/studio/router/execute"
@@ -57,6 +58,9 @@ type Gateway struct {
 	// planSlots bounds the requests being checked, validated and planned at
 	// once (CPU work: DefaultMaxConcurrentPlanning).
 	planSlots chan struct{}
+
+	// tracer traces the steps of a request (nil: not traced).
+	tracer trace.Tracer
 
 	// dedup shares one execution among identical query requests in flight.
 	dedup  bool
@@ -235,6 +239,8 @@ func (g *Gateway) Do(ctx context.Context, req Request) *Response {
 			}
 			defer func() { <-g.slots }()
 		}
+		ctx, end := g.span(ctx, "graphql.execute")
+		defer end()
 		return g.exec.Execute(ctx, &execute.Request{Plan: p, Variables: vars, Header: hdr, OperationName: op.Name}), nil
 	}
 	var res *execute.Result
@@ -279,7 +285,7 @@ func acquire(ctx context.Context, slots chan struct{}) bool {
 // prepare checks, validates and plans a request (a response when it cannot
 // run); decision keys the authorization decision the plan reflects.
 func (g *Gateway) prepare(ctx context.Context, req Request) (op *ast.OperationDefinition, vars map[string]any, p *plan.Plan, decision string, _ *Response) {
-	pd := g.document(req.Query)
+	pd := g.document(ctx, req.Query)
 	if pd.kind != KindOK {
 		return nil, nil, nil, "", &Response{Kind: pd.kind, Errors: pd.errs}
 	}
@@ -301,7 +307,9 @@ func (g *Gateway) prepare(ctx context.Context, req Request) (op *ast.OperationDe
 	if v := g.cost.Check(pd.doc, op, vars, g.limits.MaxCost); v != nil {
 		return nil, nil, nil, "", requestError(KindLimit, v.Code, "%s", v.Message)
 	}
-	p, decision, err = g.plan(ctx, pd, op, vars, req.Header)
+	pctx, end := g.span(ctx, "graphql.plan")
+	p, decision, err = g.plan(pctx, pd, op, vars, req.Header)
+	end()
 	switch {
 	case errors.Is(err, plan.ErrBudgetExceeded):
 		return nil, nil, nil, "", requestError(KindLimit, CodePlanningBudget, "%s", err.Error())
@@ -328,14 +336,16 @@ func (g *Gateway) forwardHeaders(in http.Header) http.Header {
 	return out
 }
 
-func (g *Gateway) document(query string) *parsedDoc {
+func (g *Gateway) document(ctx context.Context, query string) *parsedDoc {
 	sum := sha256.Sum256([]byte(query))
 	key := hex.EncodeToString(sum[:])
 	if pd, ok := g.docs.get(key); ok {
 		return pd
 	}
 	pd := &parsedDoc{key: key, size: 16 * int64(len(query))}
+	_, end := g.span(ctx, "graphql.parse")
 	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, g.limits.MaxTokens)
+	end()
 	if v := limits.TokenLimitError(err, g.limits.MaxTokens); v != nil {
 		pd.kind = KindLimit
 		pd.errs = []Error{{Message: v.Message, Extensions: map[string]any{"code": v.Code}}}
@@ -346,7 +356,7 @@ func (g *Gateway) document(query string) *parsedDoc {
 		// Before validation: validating a fragment bomb is itself expensive.
 		pd.kind = KindLimit
 		pd.errs = []Error{{Message: v.Message, Extensions: map[string]any{"code": v.Code}}}
-	} else if errs := validator.Validate(g.sg.API, doc); len(errs) > 0 {
+	} else if errs := g.validate(ctx, doc); len(errs) > 0 {
 		pd.kind = KindValidation
 		pd.errs = toErrors(errs, "GRAPHQL_VALIDATION_FAILED")
 	} else if f := g.refusedIntrospection(doc); f != nil {

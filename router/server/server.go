@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/studio-platform/studio/internal/auth"
 	"github.com/studio-platform/studio/internal/health"
 	"github.com/studio-platform/studio/internal/metrics"
@@ -59,6 +61,8 @@ type config struct {
 	clientIP        *clientip.Resolver
 	persisted       *apq.Resolver
 	requestTimeout  time.Duration
+	accessLog       *slog.Logger
+	tracer          trace.Tracer
 }
 
 // WithPersistedQueries resolves APQ hashes and persisted-operation ids
@@ -160,6 +164,12 @@ func New(exec Executor, opts ...Option) http.Handler {
 	graphql = privateResponses(graphql)
 	if cfg.cors != nil {
 		graphql = newCORS(*cfg.cors, graphql)
+	}
+	if cfg.accessLog != nil {
+		graphql = accessLog(cfg.accessLog, cfg.clientIP, graphql)
+	}
+	if cfg.tracer != nil {
+		graphql = tracing(cfg.tracer, graphql)
 	}
 	graphql = withRequestID(graphql)
 

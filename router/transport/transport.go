@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/studio-platform/studio/router/flight"
 )
 
@@ -89,6 +91,7 @@ type Client struct {
 	flight       flight.Group[sharedResponse]
 	observe      Observer
 	observeState StateObserver
+	tracer       trace.Tracer // nil: not traced
 	urls         map[string]string
 }
 
@@ -256,6 +259,15 @@ func (t *Client) Do(ctx context.Context, req *Request, out *bytes.Buffer) (statu
 		return 0, err
 	}
 	start := time.Now()
+	if t.tracer != nil {
+		var span trace.Span
+		var hdr http.Header
+		ctx, span, hdr = t.startFetch(ctx, sg, req.Header)
+		traced := *req
+		traced.Header = hdr
+		req = &traced
+		defer func() { endFetch(span, status, err) }()
+	}
 	if t.dedup && !req.Mutation {
 		status, err = t.shared(ctx, sg, req, out)
 	} else {

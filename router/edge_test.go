@@ -39,6 +39,7 @@ type edge struct {
 	url     string
 	fetches atomic.Int64
 	router  *router.Router
+	prefix  string // its Redis keys' prefix
 }
 
 // unique returns a fresh name, so that tests sharing the stack's Redis
@@ -86,7 +87,8 @@ func startEdge(t *testing.T, yaml string, opts ...router.Option) *edge {
 	// Keys of its own: tests in other packages share this Redis and the
 	// loopback address, and a limit's key does not carry its rate.
 	// Replicas started by one test share them.
-	c.Redis.KeyPrefix = "studio-test:" + runID + ":" + t.Name() + ":"
+	e.prefix = "studio-test:" + runID + ":" + t.Name() + ":"
+	c.Redis.KeyPrefix = e.prefix
 	sdl, err := os.ReadFile("plan/testdata/basic/supergraph.graphql")
 	require.NoError(t, err)
 	cfg := router.ConfigFrom(c)
@@ -434,7 +436,7 @@ apq: {ttl: 1h, max_query_bytes: 200}
 	require.JSONEq(t, `{"me":{"name":"Ada"}}`, string(r.data))
 
 	rdb := redis.NewClient(mustRedis(t))
-	ttl, err := rdb.TTL(context.Background(), "studio:apq:"+hash).Result()
+	ttl, err := rdb.TTL(context.Background(), e.prefix+"apq:"+hash).Result()
 	require.NoError(t, err)
 	require.True(t, ttl > 59*time.Minute && ttl <= time.Hour, ttl)
 

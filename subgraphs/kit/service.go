@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -246,10 +249,11 @@ func (s *Service) Serve(ctx context.Context, api API) error {
 		}
 	}
 	srv := NewHandler(api.Schema, s.o.log)
+	var gql http.Handler = srv
 	if api.MaxUploadBytes > 0 {
 		srv.AddTransport(transport.MultipartForm{MaxUploadSize: api.MaxUploadBytes, MaxMemory: uploadMemory})
+		gql = spoolUnsized(api.MaxUploadBytes, gql)
 	}
-	var gql http.Handler = srv
 	if api.Loaders != nil {
 		gql = api.Loaders.Middleware(s.o.limits)(gql)
 	}
@@ -263,6 +267,39 @@ func (s *Service) Serve(ctx context.Context, api API) error {
 	}
 	s.handler = met.Middleware(mux)
 	return nil
+}
+
+// spoolUnsized gives a multipart request without a Content-Length (chunked)
+// one, by spooling its body to a temporary file (at most limit bytes):
+// gqlgen's multipart transport reads a request whose length is unknown whole
+// into memory, and spills to a temporary file only one it knows is large.
+func spoolUnsized(limit int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength >= 0 || !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		f, err := os.CreateTemp("", "studio-upload-")
+		if err != nil {
+			http.Error(w, "cannot accept the upload", http.StatusInternalServerError)
+			return
+		}
+		defer func() {
+			f.Close()
+			os.Remove(f.Name())
+		}()
+		n, err := io.Copy(f, http.MaxBytesReader(w, r.Body, limit))
+		if err != nil {
+			http.Error(w, "request body too large or unreadable", http.StatusRequestEntityTooLarge)
+			return
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			http.Error(w, "cannot accept the upload", http.StatusInternalServerError)
+			return
+		}
+		r.Body, r.ContentLength = f, n
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Handler serves the routes Serve built (nil before Serve).

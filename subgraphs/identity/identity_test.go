@@ -384,7 +384,7 @@ func TestOperationalRoutes(t *testing.T) {
 	}
 	gqltest.Post(t, e.url, "", `{ _service { sdl } }`, nil).Decode(t, &sdl)
 	require.Contains(t, sdl.Service.SDL, `@key(fields: "id")`)
-	require.Contains(t, sdl.Service.SDL, "federation/v2.3")
+	require.Contains(t, sdl.Service.SDL, "federation/v2.6")
 }
 
 // TestOtherOrganizationsAreInvisibleInSQL asks for another organization and

@@ -1094,7 +1094,7 @@ func newExecutionContext(
 
 var sources = []*ast.Source{
 	{Name: "../../../../schema/compliance/compliance.graphqls", Input: `extend schema
-  @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable"])
+  @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key", "@shareable", "@authenticated"])
 
 "An RFC 3339 timestamp."
 scalar DateTime
@@ -1401,32 +1401,32 @@ type Query {
     first: Int
     "The endCursor (or an edge cursor) of the previous page."
     after: String
-  ): ProjectConnection!
+  ): ProjectConnection! @authenticated
   "A project of the caller's organization; null when absent or in another organization."
-  project(id: ID!): Project
+  project(id: ID!): Project @authenticated
   "The framework catalog, by key."
   frameworks(
     "At most 100; default 20."
     first: Int
     "The endCursor (or an edge cursor) of the previous page."
     after: String
-  ): FrameworkConnection!
+  ): FrameworkConnection! @authenticated
   "A framework of the catalog; null when absent."
-  framework(id: ID!): Framework
+  framework(id: ID!): Framework @authenticated
 }
 
 type Mutation {
   "Creates a project owned by the caller."
-  createProject(input: CreateProjectInput!): Project!
+  createProject(input: CreateProjectInput!): Project! @authenticated
   "Brings a framework into a project's scope (idempotent)."
-  adoptFramework(input: AdoptFrameworkInput!): Project!
-  addControl(input: AddControlInput!): Control!
+  adoptFramework(input: AdoptFrameworkInput!): Project! @authenticated
+  addControl(input: AddControlInput!): Control! @authenticated
   "Changes a control's status and/or its requirement mappings."
-  updateControl(input: UpdateControlInput!): Control!
+  updateControl(input: UpdateControlInput!): Control! @authenticated
   "Adds evidence to a control, submitted by the caller, PENDING review."
-  addEvidence(input: AddEvidenceInput!): Evidence!
+  addEvidence(input: AddEvidenceInput!): Evidence! @authenticated
   "Accepts or rejects evidence; the caller is the reviewer."
-  reviewEvidence(input: ReviewEvidenceInput!): Evidence!
+  reviewEvidence(input: ReviewEvidenceInput!): Evidence! @authenticated
 }
 `, BuiltIn: false},
 	{Name: "../../../../federation/directives.graphql", Input: `

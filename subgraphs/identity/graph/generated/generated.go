@@ -504,7 +504,7 @@ func newExecutionContext(
 
 var sources = []*ast.Source{
 	{Name: "../../../../schema/identity/identity.graphqls", Input: `extend schema
-  @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable"])
+  @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key", "@shareable", "@authenticated"])
 
 "An RFC 3339 timestamp."
 scalar DateTime
@@ -589,14 +589,14 @@ type Query {
   "The signed-in user; null when the request carries no token."
   me: User
   "A user of the caller's organization; null when absent or in another organization."
-  user(id: ID!): User
+  user(id: ID!): User @authenticated
   "The users of the caller's organization, oldest first."
   users(
     "At most 100; default 20."
     first: Int
     "The endCursor (or an edge cursor) of the previous page."
     after: String
-  ): UserConnection!
+  ): UserConnection! @authenticated
 }
 
 type Mutation {

@@ -222,7 +222,7 @@ func runSubgraph(ctx context.Context, args []string) error {
 		defer svc.Close()
 		handler, seeder = svc.Handler(), svc.Seed
 	case compliance.Name:
-		svc, err := compliance.New(ctx, compliance.Config{DatabaseURL: dbURL, JWKSURL: *jwks}, kit.WithLogger(log), evs)
+		svc, err := compliance.New(ctx, compliance.Config{DatabaseURL: dbURL, JWKSURL: *jwks, Neo4jURL: os.Getenv("NEO4J_URL")}, kit.WithLogger(log), evs)
 		if err != nil {
 			return err
 		}
@@ -396,6 +396,7 @@ func runDev(ctx context.Context, args []string) error {
 	p, err := platform.Start(ctx, platform.Config{
 		DatabaseURL:    stack.DatabaseURL,
 		NatsURL:        stack.NatsURL,
+		Neo4jURL:       stack.Neo4jURL,
 		SupergraphFile: *sgFile,
 		RouterAddr:     *routerAddr,
 		IdentityAddr:   addrs[identity.Name],

@@ -7,6 +7,7 @@
 //	studio migrate    apply every subgraph's database migrations
 //	studio stack      run a command with the dev infrastructure started (used by make test)
 //	studio events     the event stream: ensure it, replay a consumer, read dead letters
+//	studio graph      rebuild the compliance graph in Neo4j from PostgreSQL
 //
 // main only wires: each command parses its flags and calls a composition root.
 package main
@@ -37,6 +38,7 @@ func commands() []command {
 		{"migrate", "apply every subgraph's database migrations (DATABASE_URL)", runMigrate},
 		{"stack", "run a command with the dev infrastructure: studio stack [--data DIR] -- CMD...", runStack},
 		{"events", "event stream: studio events stream | replay CONSUMER | dead-letters CONSUMER", runEvents},
+		{"graph", "compliance graph in Neo4j: studio graph rebuild [--org ID] (from PostgreSQL)", runGraph},
 	}
 }
 

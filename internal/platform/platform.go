@@ -32,6 +32,9 @@ type Config struct {
 	// S3 is the object storage of the documents' bytes (S3_URL and keys;
 	// the bucket defaults to documents.DefaultBucket).
 	S3 objects.Config
+	// Neo4jURL is the compliance graph's Neo4j (compliance.Config.Neo4jURL).
+	// Empty: the graph fields answer an error.
+	Neo4jURL string
 	// SupergraphFile is the composed supergraph the router serves.
 	SupergraphFile string
 	// RouterAddr, IdentityAddr, ComplianceAddr, DocumentsAddr are listen addresses; "127.0.0.1:0" picks a free port.
@@ -177,7 +180,7 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 	p.closers = append(p.closers, p.Identity.Close)
 	p.serve(idLn, o.wrapped(identity.Name, p.Identity.Handler()), o.log)
 
-	p.Compliance, err = compliance.New(ctx, compliance.Config{DatabaseURL: cfg.DatabaseURL, JWKSURL: jwks},
+	p.Compliance, err = compliance.New(ctx, compliance.Config{DatabaseURL: cfg.DatabaseURL, JWKSURL: jwks, Neo4jURL: cfg.Neo4jURL},
 		append([]compliance.Option{kit.WithLogger(o.log.With("service", "compliance")), evs}, o.compliance...)...)
 	if err != nil {
 		closeAll(compLn, docLn, routerLn)

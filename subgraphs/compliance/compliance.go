@@ -28,6 +28,12 @@ type Config struct {
 	// JWKSURL is identity's JWKS (…/.well-known/jwks.json), used to verify
 	// access tokens. Not needed when WithVerifier is given.
 	JWKSURL string
+	// Neo4jURL is the compliance graph's Neo4j (NEO4J_URL). Set, the service
+	// syncs the framework catalog into it, runs the durable consumer
+	// compliance-graph (with kit.WithEvents) that applies compliance's events
+	// to it, and answers the graph fields. Empty: those fields fail with an
+	// error saying the graph is not configured.
+	Neo4jURL string
 }
 
 // Option configures New: kit.WithLogger, kit.WithQueryTracer, kit.WithVerifier
@@ -63,6 +69,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Service, err error
 	st := store.New(svc.DB())
 	res := &graph.Resolver{Store: st, Loaders: loaders.New(st)}
 	api := kit.API{Schema: generated.NewExecutableSchema(generated.Config{Resolvers: res}), Loaders: res.Loaders}
+	if cfg.Neo4jURL != "" {
+		api.Mounts = append(api.Mounts, graphMount(cfg.Neo4jURL, st, res))
+	}
 	if cfg.JWKSURL != "" {
 		api.Verifier = auth.NewJWKSVerifier(cfg.JWKSURL)
 	}

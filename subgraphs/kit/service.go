@@ -205,6 +205,9 @@ type API struct {
 	// many bytes. Files are spilled to temporary files past 1 MiB, never
 	// held whole in memory; resolvers enforce their own, smaller limits.
 	MaxUploadBytes int64
+	// Mounts are the subgraph's own MountFuncs, run after WithMount's (e.g.
+	// an events consumer on Mount.JetStream).
+	Mounts []MountFunc
 }
 
 // Serve builds the HTTP handler and runs the mounts:
@@ -239,7 +242,7 @@ func (s *Service) Serve(ctx context.Context, api API) error {
 			s.cleanups = append(s.cleanups, cleanup)
 		}
 	}
-	for _, fn := range s.o.mounts {
+	for _, fn := range append(s.o.mounts[:len(s.o.mounts):len(s.o.mounts)], api.Mounts...) {
 		cleanup, err := fn(ctx, m)
 		if err != nil {
 			return fmt.Errorf("%s: mount: %w", s.name, err)

@@ -15,6 +15,16 @@ import (
 	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
+// Requirement is the resolver for the requirement field.
+func (r *affectedRequirementResolver) Requirement(ctx context.Context, obj *model.AffectedRequirement) (*model.Requirement, error) {
+	return r.requirement(ctx, obj.RequirementID)
+}
+
+// Controls is the resolver for the controls field.
+func (r *affectedRequirementResolver) Controls(ctx context.Context, obj *model.AffectedRequirement) ([]*model.Control, error) {
+	return r.controls(ctx, obj.ControlIDs)
+}
+
 // Requirements is the resolver for the requirements field.
 func (r *controlResolver) Requirements(ctx context.Context, obj *model.Control, first *int, after *string) (*kit.Connection[model.Requirement], error) {
 	l, err := r.Loaders.Get(ctx)
@@ -31,6 +41,11 @@ func (r *controlResolver) Evidence(ctx context.Context, obj *model.Control, firs
 		return nil, err
 	}
 	return kit.LoadPage(ctx, l.EvidenceByControlID, obj.ID, first, after)
+}
+
+// Control is the resolver for the control field.
+func (r *controlGapResolver) Control(ctx context.Context, obj *model.ControlGap) (*model.Control, error) {
+	return r.control(ctx, obj.ControlID)
 }
 
 // Control is the resolver for the control field.
@@ -79,6 +94,16 @@ func (r *frameworkResolver) Requirements(ctx context.Context, obj *model.Framewo
 		return nil, err
 	}
 	return kit.LoadPage(ctx, l.RequirementsByFrameworkID, obj.ID, first, after)
+}
+
+// Framework is the resolver for the framework field.
+func (r *frameworkCoverageResolver) Framework(ctx context.Context, obj *model.FrameworkCoverage) (*model.Framework, error) {
+	return r.framework(ctx, obj.FrameworkID)
+}
+
+// Framework is the resolver for the framework field.
+func (r *frameworkImpactResolver) Framework(ctx context.Context, obj *model.FrameworkImpact) (*model.Framework, error) {
+	return r.framework(ctx, obj.FrameworkID)
 }
 
 // CreateProject is the resolver for the createProject field.
@@ -143,6 +168,16 @@ func (r *projectResolver) Scores(ctx context.Context, obj *model.Project) ([]*mo
 	return l.ScoresByProjectID.Load(ctx, obj.ID)()
 }
 
+// ControlsLackingEvidence is the resolver for the controlsLackingEvidence field.
+func (r *projectResolver) ControlsLackingEvidence(ctx context.Context, obj *model.Project, first *int, after *string) (*model.ControlGapConnection, error) {
+	return r.controlsLackingEvidence(ctx, obj, first, after)
+}
+
+// Coverage is the resolver for the coverage field.
+func (r *projectResolver) Coverage(ctx context.Context, obj *model.Project) ([]*model.FrameworkCoverage, error) {
+	return r.coverage(ctx, obj)
+}
+
 // Projects is the resolver for the projects field.
 func (r *queryResolver) Projects(ctx context.Context, first *int, after *string) (*kit.Connection[model.Project], error) {
 	c, err := kit.Claims(ctx)
@@ -204,6 +239,16 @@ func (r *queryResolver) Framework(ctx context.Context, id string) (*model.Framew
 	return fs[0], nil
 }
 
+// ControlsSpanning is the resolver for the controlsSpanning field.
+func (r *queryResolver) ControlsSpanning(ctx context.Context, a string, b string, first *int, after *string) (*model.SpanningControlConnection, error) {
+	return r.controlsSpanning(ctx, a, b, first, after)
+}
+
+// EvidenceExpiryImpact is the resolver for the evidenceExpiryImpact field.
+func (r *queryResolver) EvidenceExpiryImpact(ctx context.Context, evidenceID string) (*model.ExpiryImpact, error) {
+	return r.evidenceExpiryImpact(ctx, evidenceID)
+}
+
 // Framework is the resolver for the framework field.
 func (r *requirementResolver) Framework(ctx context.Context, obj *model.Requirement) (*model.Framework, error) {
 	l, err := r.Loaders.Get(ctx)
@@ -220,6 +265,11 @@ func (r *requirementResolver) Framework(ctx context.Context, obj *model.Requirem
 	return f, nil
 }
 
+// Control is the resolver for the control field.
+func (r *spanningControlResolver) Control(ctx context.Context, obj *model.SpanningControl) (*model.Control, error) {
+	return r.control(ctx, obj.ControlID)
+}
+
 // Projects is the resolver for the projects field.
 func (r *userResolver) Projects(ctx context.Context, obj *model.User, first *int, after *string) (*kit.Connection[model.Project], error) {
 	l, err := r.Loaders.Get(ctx)
@@ -229,14 +279,32 @@ func (r *userResolver) Projects(ctx context.Context, obj *model.User, first *int
 	return kit.LoadPage(ctx, l.ProjectsByOwnerID, obj.ID, first, after)
 }
 
+// AffectedRequirement returns generated.AffectedRequirementResolver implementation.
+func (r *Resolver) AffectedRequirement() generated.AffectedRequirementResolver {
+	return &affectedRequirementResolver{r}
+}
+
 // Control returns generated.ControlResolver implementation.
 func (r *Resolver) Control() generated.ControlResolver { return &controlResolver{r} }
+
+// ControlGap returns generated.ControlGapResolver implementation.
+func (r *Resolver) ControlGap() generated.ControlGapResolver { return &controlGapResolver{r} }
 
 // Evidence returns generated.EvidenceResolver implementation.
 func (r *Resolver) Evidence() generated.EvidenceResolver { return &evidenceResolver{r} }
 
 // Framework returns generated.FrameworkResolver implementation.
 func (r *Resolver) Framework() generated.FrameworkResolver { return &frameworkResolver{r} }
+
+// FrameworkCoverage returns generated.FrameworkCoverageResolver implementation.
+func (r *Resolver) FrameworkCoverage() generated.FrameworkCoverageResolver {
+	return &frameworkCoverageResolver{r}
+}
+
+// FrameworkImpact returns generated.FrameworkImpactResolver implementation.
+func (r *Resolver) FrameworkImpact() generated.FrameworkImpactResolver {
+	return &frameworkImpactResolver{r}
+}
 
 // Mutation returns generated.MutationResolver implementation.
 func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
@@ -250,16 +318,26 @@ func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 // Requirement returns generated.RequirementResolver implementation.
 func (r *Resolver) Requirement() generated.RequirementResolver { return &requirementResolver{r} }
 
+// SpanningControl returns generated.SpanningControlResolver implementation.
+func (r *Resolver) SpanningControl() generated.SpanningControlResolver {
+	return &spanningControlResolver{r}
+}
+
 // User returns generated.UserResolver implementation.
 func (r *Resolver) User() generated.UserResolver { return &userResolver{r} }
 
 type (
-	controlResolver     struct{ *Resolver }
-	evidenceResolver    struct{ *Resolver }
-	frameworkResolver   struct{ *Resolver }
-	mutationResolver    struct{ *Resolver }
-	projectResolver     struct{ *Resolver }
-	queryResolver       struct{ *Resolver }
-	requirementResolver struct{ *Resolver }
-	userResolver        struct{ *Resolver }
+	affectedRequirementResolver struct{ *Resolver }
+	controlResolver             struct{ *Resolver }
+	controlGapResolver          struct{ *Resolver }
+	evidenceResolver            struct{ *Resolver }
+	frameworkResolver           struct{ *Resolver }
+	frameworkCoverageResolver   struct{ *Resolver }
+	frameworkImpactResolver     struct{ *Resolver }
+	mutationResolver            struct{ *Resolver }
+	projectResolver             struct{ *Resolver }
+	queryResolver               struct{ *Resolver }
+	requirementResolver         struct{ *Resolver }
+	spanningControlResolver     struct{ *Resolver }
+	userResolver                struct{ *Resolver }
 )

@@ -6,6 +6,7 @@ package graph
 
 import (
 	"github.com/studio-platform/studio/subgraphs/compliance/loaders"
+	"github.com/studio-platform/studio/subgraphs/compliance/projection"
 	"github.com/studio-platform/studio/subgraphs/compliance/store"
 	"github.com/studio-platform/studio/subgraphs/kit"
 )
@@ -16,4 +17,7 @@ type Resolver struct {
 	// Loaders are the per-request dataloaders, scoped by the caller's
 	// organization (Loaders.Get answers UNAUTHENTICATED without a token).
 	Loaders *kit.Loaders[loaders.Loaders]
+	// Graph is the compliance graph in Neo4j (nil when not configured): the
+	// graph fields fail without it.
+	Graph *projection.Projector
 }

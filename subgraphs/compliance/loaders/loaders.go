@@ -30,6 +30,8 @@ type Loaders struct {
 	RequirementsByControlID *dataloader.Loader[kit.PageKey, *model.RequirementConnection]
 	// RequirementsByFrameworkID loads pages of Framework.requirements (catalog).
 	RequirementsByFrameworkID *dataloader.Loader[kit.PageKey, *model.RequirementConnection]
+	// RequirementByID loads requirements named by the graph (catalog).
+	RequirementByID *dataloader.Loader[string, *model.Requirement]
 	// FrameworkByID loads Requirement.framework (catalog).
 	FrameworkByID *dataloader.Loader[string, *model.Framework]
 }
@@ -48,6 +50,7 @@ func New(st *store.Store) *kit.Loaders[Loaders] {
 			RequirementsByControlID:   kit.NewLoader(s, st.RequirementsByControlIDs),
 			RequirementsByFrameworkID: kit.NewLoader(s, st.RequirementsByFrameworkIDs),
 			FrameworkByID:             kit.NewLoader(s, st.FrameworksByIDs),
+			RequirementByID:           kit.NewLoader(s, st.RequirementsByIDs),
 		}
 	})
 }

@@ -31,14 +31,19 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	AffectedRequirement() AffectedRequirementResolver
 	Control() ControlResolver
+	ControlGap() ControlGapResolver
 	Entity() EntityResolver
 	Evidence() EvidenceResolver
 	Framework() FrameworkResolver
+	FrameworkCoverage() FrameworkCoverageResolver
+	FrameworkImpact() FrameworkImpactResolver
 	Mutation() MutationResolver
 	Project() ProjectResolver
 	Query() QueryResolver
 	Requirement() RequirementResolver
+	SpanningControl() SpanningControlResolver
 	User() UserResolver
 }
 
@@ -46,6 +51,12 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AffectedRequirement struct {
+		Controls      func(childComplexity int) int
+		LosesCoverage func(childComplexity int) int
+		Requirement   func(childComplexity int) int
+	}
+
 	ComplianceScore struct {
 		Covered      func(childComplexity int) int
 		Framework    func(childComplexity int) int
@@ -74,6 +85,18 @@ type ComplexityRoot struct {
 	ControlEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	ControlGap struct {
+		Control  func(childComplexity int) int
+		Evidence func(childComplexity int) int
+		Expired  func(childComplexity int) int
+		Reason   func(childComplexity int) int
+	}
+
+	ControlGapConnection struct {
+		Nodes    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
 	}
 
 	Entity struct {
@@ -113,6 +136,11 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ExpiryImpact struct {
+		Frameworks   func(childComplexity int) int
+		Requirements func(childComplexity int) int
+	}
+
 	Framework struct {
 		Description  func(childComplexity int) int
 		ID           func(childComplexity int) int
@@ -129,9 +157,22 @@ type ComplexityRoot struct {
 		TotalCount func(childComplexity int) int
 	}
 
+	FrameworkCoverage struct {
+		Covered      func(childComplexity int) int
+		Framework    func(childComplexity int) int
+		Percent      func(childComplexity int) int
+		Requirements func(childComplexity int) int
+	}
+
 	FrameworkEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	FrameworkImpact struct {
+		Framework    func(childComplexity int) int
+		LoseCoverage func(childComplexity int) int
+		Requirements func(childComplexity int) int
 	}
 
 	Mutation struct {
@@ -149,14 +190,16 @@ type ComplexityRoot struct {
 	}
 
 	Project struct {
-		Controls    func(childComplexity int, first *int, after *string) int
-		CreatedAt   func(childComplexity int) int
-		Description func(childComplexity int) int
-		Frameworks  func(childComplexity int, first *int, after *string) int
-		ID          func(childComplexity int) int
-		Name        func(childComplexity int) int
-		Owner       func(childComplexity int) int
-		Scores      func(childComplexity int) int
+		Controls                func(childComplexity int, first *int, after *string) int
+		ControlsLackingEvidence func(childComplexity int, first *int, after *string) int
+		Coverage                func(childComplexity int) int
+		CreatedAt               func(childComplexity int) int
+		Description             func(childComplexity int) int
+		Frameworks              func(childComplexity int, first *int, after *string) int
+		ID                      func(childComplexity int) int
+		Name                    func(childComplexity int) int
+		Owner                   func(childComplexity int) int
+		Scores                  func(childComplexity int) int
 	}
 
 	ProjectConnection struct {
@@ -172,12 +215,14 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Framework          func(childComplexity int, id string) int
-		Frameworks         func(childComplexity int, first *int, after *string) int
-		Project            func(childComplexity int, id string) int
-		Projects           func(childComplexity int, first *int, after *string) int
-		__resolve__service func(childComplexity int) int
-		__resolve_entities func(childComplexity int, representations []map[string]any) int
+		ControlsSpanning     func(childComplexity int, a string, b string, first *int, after *string) int
+		EvidenceExpiryImpact func(childComplexity int, evidenceID string) int
+		Framework            func(childComplexity int, id string) int
+		Frameworks           func(childComplexity int, first *int, after *string) int
+		Project              func(childComplexity int, id string) int
+		Projects             func(childComplexity int, first *int, after *string) int
+		__resolve__service   func(childComplexity int) int
+		__resolve_entities   func(childComplexity int, representations []map[string]any) int
 	}
 
 	Requirement struct {
@@ -199,6 +244,17 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	SpanningControl struct {
+		CodesA  func(childComplexity int) int
+		CodesB  func(childComplexity int) int
+		Control func(childComplexity int) int
+	}
+
+	SpanningControlConnection struct {
+		Nodes    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
 	User struct {
 		ID       func(childComplexity int) int
 		Projects func(childComplexity int, first *int, after *string) int
@@ -213,9 +269,16 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type AffectedRequirementResolver interface {
+	Requirement(ctx context.Context, obj *model.AffectedRequirement) (*model.Requirement, error)
+	Controls(ctx context.Context, obj *model.AffectedRequirement) ([]*model.Control, error)
+}
 type ControlResolver interface {
 	Requirements(ctx context.Context, obj *model.Control, first *int, after *string) (*kit.Connection[model.Requirement], error)
 	Evidence(ctx context.Context, obj *model.Control, first *int, after *string) (*kit.Connection[model.Evidence], error)
+}
+type ControlGapResolver interface {
+	Control(ctx context.Context, obj *model.ControlGap) (*model.Control, error)
 }
 type EntityResolver interface {
 	FindManyControlByIDs(ctx context.Context, reps []*model.ControlByIDsInput) ([]*model.Control, error)
@@ -237,6 +300,12 @@ type EvidenceResolver interface {
 type FrameworkResolver interface {
 	Requirements(ctx context.Context, obj *model.Framework, first *int, after *string) (*kit.Connection[model.Requirement], error)
 }
+type FrameworkCoverageResolver interface {
+	Framework(ctx context.Context, obj *model.FrameworkCoverage) (*model.Framework, error)
+}
+type FrameworkImpactResolver interface {
+	Framework(ctx context.Context, obj *model.FrameworkImpact) (*model.Framework, error)
+}
 type MutationResolver interface {
 	CreateProject(ctx context.Context, input model.CreateProjectInput) (*model.Project, error)
 	AdoptFramework(ctx context.Context, input model.AdoptFrameworkInput) (*model.Project, error)
@@ -250,15 +319,22 @@ type ProjectResolver interface {
 	Controls(ctx context.Context, obj *model.Project, first *int, after *string) (*kit.Connection[model.Control], error)
 	Frameworks(ctx context.Context, obj *model.Project, first *int, after *string) (*kit.Connection[model.Framework], error)
 	Scores(ctx context.Context, obj *model.Project) ([]*model.ComplianceScore, error)
+	ControlsLackingEvidence(ctx context.Context, obj *model.Project, first *int, after *string) (*model.ControlGapConnection, error)
+	Coverage(ctx context.Context, obj *model.Project) ([]*model.FrameworkCoverage, error)
 }
 type QueryResolver interface {
 	Projects(ctx context.Context, first *int, after *string) (*kit.Connection[model.Project], error)
 	Project(ctx context.Context, id string) (*model.Project, error)
 	Frameworks(ctx context.Context, first *int, after *string) (*kit.Connection[model.Framework], error)
 	Framework(ctx context.Context, id string) (*model.Framework, error)
+	ControlsSpanning(ctx context.Context, a string, b string, first *int, after *string) (*model.SpanningControlConnection, error)
+	EvidenceExpiryImpact(ctx context.Context, evidenceID string) (*model.ExpiryImpact, error)
 }
 type RequirementResolver interface {
 	Framework(ctx context.Context, obj *model.Requirement) (*model.Framework, error)
+}
+type SpanningControlResolver interface {
+	Control(ctx context.Context, obj *model.SpanningControl) (*model.Control, error)
 }
 type UserResolver interface {
 	Projects(ctx context.Context, obj *model.User, first *int, after *string) (*kit.Connection[model.Project], error)
@@ -281,6 +357,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AffectedRequirement.controls":
+		if e.ComplexityRoot.AffectedRequirement.Controls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AffectedRequirement.Controls(childComplexity), true
+	case "AffectedRequirement.losesCoverage":
+		if e.ComplexityRoot.AffectedRequirement.LosesCoverage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AffectedRequirement.LosesCoverage(childComplexity), true
+	case "AffectedRequirement.requirement":
+		if e.ComplexityRoot.AffectedRequirement.Requirement == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AffectedRequirement.Requirement(childComplexity), true
 
 	case "ComplianceScore.covered":
 		if e.ComplexityRoot.ComplianceScore.Covered == nil {
@@ -403,6 +498,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ControlEdge.Node(childComplexity), true
+
+	case "ControlGap.control":
+		if e.ComplexityRoot.ControlGap.Control == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ControlGap.Control(childComplexity), true
+	case "ControlGap.evidence":
+		if e.ComplexityRoot.ControlGap.Evidence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ControlGap.Evidence(childComplexity), true
+	case "ControlGap.expired":
+		if e.ComplexityRoot.ControlGap.Expired == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ControlGap.Expired(childComplexity), true
+	case "ControlGap.reason":
+		if e.ComplexityRoot.ControlGap.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ControlGap.Reason(childComplexity), true
+
+	case "ControlGapConnection.nodes":
+		if e.ComplexityRoot.ControlGapConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ControlGapConnection.Nodes(childComplexity), true
+	case "ControlGapConnection.pageInfo":
+		if e.ComplexityRoot.ControlGapConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ControlGapConnection.PageInfo(childComplexity), true
 
 	case "Entity.findManyControlByIDs":
 		if e.ComplexityRoot.Entity.FindManyControlByIDs == nil {
@@ -588,6 +721,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EvidenceEdge.Node(childComplexity), true
 
+	case "ExpiryImpact.frameworks":
+		if e.ComplexityRoot.ExpiryImpact.Frameworks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExpiryImpact.Frameworks(childComplexity), true
+	case "ExpiryImpact.requirements":
+		if e.ComplexityRoot.ExpiryImpact.Requirements == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExpiryImpact.Requirements(childComplexity), true
+
 	case "Framework.description":
 		if e.ComplexityRoot.Framework.Description == nil {
 			break
@@ -655,6 +801,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FrameworkConnection.TotalCount(childComplexity), true
 
+	case "FrameworkCoverage.covered":
+		if e.ComplexityRoot.FrameworkCoverage.Covered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrameworkCoverage.Covered(childComplexity), true
+	case "FrameworkCoverage.framework":
+		if e.ComplexityRoot.FrameworkCoverage.Framework == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrameworkCoverage.Framework(childComplexity), true
+	case "FrameworkCoverage.percent":
+		if e.ComplexityRoot.FrameworkCoverage.Percent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrameworkCoverage.Percent(childComplexity), true
+	case "FrameworkCoverage.requirements":
+		if e.ComplexityRoot.FrameworkCoverage.Requirements == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrameworkCoverage.Requirements(childComplexity), true
+
 	case "FrameworkEdge.cursor":
 		if e.ComplexityRoot.FrameworkEdge.Cursor == nil {
 			break
@@ -667,6 +838,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FrameworkEdge.Node(childComplexity), true
+
+	case "FrameworkImpact.framework":
+		if e.ComplexityRoot.FrameworkImpact.Framework == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrameworkImpact.Framework(childComplexity), true
+	case "FrameworkImpact.loseCoverage":
+		if e.ComplexityRoot.FrameworkImpact.LoseCoverage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrameworkImpact.LoseCoverage(childComplexity), true
+	case "FrameworkImpact.requirements":
+		if e.ComplexityRoot.FrameworkImpact.Requirements == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FrameworkImpact.Requirements(childComplexity), true
 
 	case "Mutation.addControl":
 		if e.ComplexityRoot.Mutation.AddControl == nil {
@@ -759,6 +949,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Project.Controls(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Project.controlsLackingEvidence":
+		if e.ComplexityRoot.Project.ControlsLackingEvidence == nil {
+			break
+		}
+
+		args, err := ec.field_Project_controlsLackingEvidence_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Project.ControlsLackingEvidence(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Project.coverage":
+		if e.ComplexityRoot.Project.Coverage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Project.Coverage(childComplexity), true
 	case "Project.createdAt":
 		if e.ComplexityRoot.Project.CreatedAt == nil {
 			break
@@ -845,6 +1052,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProjectEdge.Node(childComplexity), true
 
+	case "Query.controlsSpanning":
+		if e.ComplexityRoot.Query.ControlsSpanning == nil {
+			break
+		}
+
+		args, err := ec.field_Query_controlsSpanning_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ControlsSpanning(childComplexity, args["a"].(string), args["b"].(string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.evidenceExpiryImpact":
+		if e.ComplexityRoot.Query.EvidenceExpiryImpact == nil {
+			break
+		}
+
+		args, err := ec.field_Query_evidenceExpiryImpact_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.EvidenceExpiryImpact(childComplexity, args["evidenceId"].(string)), true
 	case "Query.framework":
 		if e.ComplexityRoot.Query.Framework == nil {
 			break
@@ -970,6 +1199,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RequirementEdge.Node(childComplexity), true
+
+	case "SpanningControl.codesA":
+		if e.ComplexityRoot.SpanningControl.CodesA == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpanningControl.CodesA(childComplexity), true
+	case "SpanningControl.codesB":
+		if e.ComplexityRoot.SpanningControl.CodesB == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpanningControl.CodesB(childComplexity), true
+	case "SpanningControl.control":
+		if e.ComplexityRoot.SpanningControl.Control == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpanningControl.Control(childComplexity), true
+
+	case "SpanningControlConnection.nodes":
+		if e.ComplexityRoot.SpanningControlConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpanningControlConnection.Nodes(childComplexity), true
+	case "SpanningControlConnection.pageInfo":
+		if e.ComplexityRoot.SpanningControlConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpanningControlConnection.PageInfo(childComplexity), true
 
 	case "User.id":
 		if e.ComplexityRoot.User.ID == nil {
@@ -1252,6 +1513,85 @@ type ComplianceScore {
   percent: Float!
 }
 
+"Why a control lacks current evidence."
+enum GapReason {
+  "No evidence at all."
+  NO_EVIDENCE
+  "Every piece of evidence has expired."
+  EXPIRED
+  "Some evidence has not expired, but none is accepted."
+  NOT_ACCEPTED
+}
+
+"A control without current evidence (from the compliance graph in Neo4j)."
+type ControlGap {
+  control: Control!
+  reason: GapReason!
+  "Pieces of evidence linked to the control."
+  evidence: Int!
+  "Of which expired."
+  expired: Int!
+}
+
+"A page of controls without current evidence, by control id."
+type ControlGapConnection {
+  nodes: [ControlGap!]!
+  pageInfo: PageInfo!
+}
+
+"""
+A framework's coverage in a project, from the compliance graph in Neo4j:
+requirements with at least one control of the project that has current evidence
+(whatever the control's status, unlike ComplianceScore), out of all the framework's.
+"""
+type FrameworkCoverage {
+  framework: Framework!
+  requirements: Int!
+  covered: Int!
+  "100 × covered / requirements, one decimal."
+  percent: Float!
+}
+
+"A control that maps to requirements of two frameworks."
+type SpanningControl {
+  control: Control!
+  "Codes of the first framework's requirements it maps to."
+  codesA: [String!]!
+  "Codes of the second framework's requirements it maps to."
+  codesB: [String!]!
+}
+
+"A page of controls spanning two frameworks, by control id."
+type SpanningControlConnection {
+  nodes: [SpanningControl!]!
+  pageInfo: PageInfo!
+}
+
+"A framework an evidence reaches through the controls it supports."
+type FrameworkImpact {
+  framework: Framework!
+  "Requirements the evidence reaches."
+  requirements: Int!
+  "Of which would be left without current evidence if it expired."
+  loseCoverage: Int!
+}
+
+"A requirement an evidence reaches."
+type AffectedRequirement {
+  requirement: Requirement!
+  "The controls through which the evidence reaches it."
+  controls: [Control!]!
+  "The evidence is current and no other control mapped to it has current evidence."
+  losesCoverage: Boolean!
+}
+
+"What an evidence's expiry would affect (from the compliance graph in Neo4j)."
+type ExpiryImpact {
+  frameworks: [FrameworkImpact!]!
+  "The first 100 requirements reached, by id."
+  requirements: [AffectedRequirement!]!
+}
+
 "A compliance effort (e.g. a SOC 2 audit) of one organization."
 type Project @key(fields: "id") {
   id: ID!
@@ -1278,6 +1618,15 @@ type Project @key(fields: "id") {
   20: a project adopts at most 20 frameworks). See ComplianceScore for the formula.
   """
   scores: [ComplianceScore!]!
+  "Controls without current evidence, from the compliance graph (Neo4j)."
+  controlsLackingEvidence(
+    "At most 100; default 20."
+    first: Int
+    "The endCursor of the previous page."
+    after: String
+  ): ControlGapConnection!
+  "Coverage per framework the project's controls map to, from the compliance graph (Neo4j), by framework id (at most 100)."
+  coverage: [FrameworkCoverage!]!
   createdAt: DateTime!
 }
 
@@ -1413,6 +1762,19 @@ type Query {
   ): FrameworkConnection! @authenticated
   "A framework of the catalog; null when absent."
   framework(id: ID!): Framework @authenticated
+  "Controls of the caller's organization that map to requirements of both frameworks (Neo4j)."
+  controlsSpanning(
+    "A framework id."
+    a: ID!
+    "Another framework id."
+    b: ID!
+    "At most 100; default 20."
+    first: Int
+    "The endCursor of the previous page."
+    after: String
+  ): SpanningControlConnection! @authenticated
+  "What would be affected if an evidence of the caller's organization expired (Neo4j); null for unknown evidence."
+  evidenceExpiryImpact(evidenceId: ID!): ExpiryImpact @authenticated
 }
 
 type Mutation {
@@ -1535,6 +1897,18 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_AffectedRequirement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "requirement":
+		return ec.fieldContext_AffectedRequirement_requirement(ctx, field)
+	case "controls":
+		return ec.fieldContext_AffectedRequirement_controls(ctx, field)
+	case "losesCoverage":
+		return ec.fieldContext_AffectedRequirement_losesCoverage(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AffectedRequirement", field.Name)
+}
+
 func (ec *executionContext) childFields_ComplianceScore(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "framework":
@@ -1595,6 +1969,30 @@ func (ec *executionContext) childFields_ControlEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type ControlEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ControlGap(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "control":
+		return ec.fieldContext_ControlGap_control(ctx, field)
+	case "reason":
+		return ec.fieldContext_ControlGap_reason(ctx, field)
+	case "evidence":
+		return ec.fieldContext_ControlGap_evidence(ctx, field)
+	case "expired":
+		return ec.fieldContext_ControlGap_expired(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ControlGap", field.Name)
+}
+
+func (ec *executionContext) childFields_ControlGapConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "nodes":
+		return ec.fieldContext_ControlGapConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ControlGapConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ControlGapConnection", field.Name)
+}
+
 func (ec *executionContext) childFields_Evidence(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1651,6 +2049,16 @@ func (ec *executionContext) childFields_EvidenceEdge(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type EvidenceEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ExpiryImpact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "frameworks":
+		return ec.fieldContext_ExpiryImpact_frameworks(ctx, field)
+	case "requirements":
+		return ec.fieldContext_ExpiryImpact_requirements(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ExpiryImpact", field.Name)
+}
+
 func (ec *executionContext) childFields_Framework(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1683,6 +2091,20 @@ func (ec *executionContext) childFields_FrameworkConnection(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type FrameworkConnection", field.Name)
 }
 
+func (ec *executionContext) childFields_FrameworkCoverage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "framework":
+		return ec.fieldContext_FrameworkCoverage_framework(ctx, field)
+	case "requirements":
+		return ec.fieldContext_FrameworkCoverage_requirements(ctx, field)
+	case "covered":
+		return ec.fieldContext_FrameworkCoverage_covered(ctx, field)
+	case "percent":
+		return ec.fieldContext_FrameworkCoverage_percent(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FrameworkCoverage", field.Name)
+}
+
 func (ec *executionContext) childFields_FrameworkEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "cursor":
@@ -1691,6 +2113,18 @@ func (ec *executionContext) childFields_FrameworkEdge(ctx context.Context, field
 		return ec.fieldContext_FrameworkEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FrameworkEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_FrameworkImpact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "framework":
+		return ec.fieldContext_FrameworkImpact_framework(ctx, field)
+	case "requirements":
+		return ec.fieldContext_FrameworkImpact_requirements(ctx, field)
+	case "loseCoverage":
+		return ec.fieldContext_FrameworkImpact_loseCoverage(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FrameworkImpact", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1719,6 +2153,10 @@ func (ec *executionContext) childFields_Project(ctx context.Context, field graph
 		return ec.fieldContext_Project_frameworks(ctx, field)
 	case "scores":
 		return ec.fieldContext_Project_scores(ctx, field)
+	case "controlsLackingEvidence":
+		return ec.fieldContext_Project_controlsLackingEvidence(ctx, field)
+	case "coverage":
+		return ec.fieldContext_Project_coverage(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Project_createdAt(ctx, field)
 	}
@@ -1785,6 +2223,28 @@ func (ec *executionContext) childFields_RequirementEdge(ctx context.Context, fie
 		return ec.fieldContext_RequirementEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RequirementEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SpanningControl(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "control":
+		return ec.fieldContext_SpanningControl_control(ctx, field)
+	case "codesA":
+		return ec.fieldContext_SpanningControl_codesA(ctx, field)
+	case "codesB":
+		return ec.fieldContext_SpanningControl_codesB(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SpanningControl", field.Name)
+}
+
+func (ec *executionContext) childFields_SpanningControlConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "nodes":
+		return ec.fieldContext_SpanningControlConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_SpanningControlConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SpanningControlConnection", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2155,6 +2615,28 @@ func (ec *executionContext) field_Mutation_updateControl_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Project_controlsLackingEvidence_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Project_controls_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2224,6 +2706,58 @@ func (ec *executionContext) field_Query__entities_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["representations"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_controlsSpanning_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "a",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["a"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "b",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["b"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_evidenceExpiryImpact_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "evidenceId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["evidenceId"] = arg0
 	return args, nil
 }
 
@@ -2394,6 +2928,93 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AffectedRequirement_requirement(ctx context.Context, field graphql.CollectedField, obj *model.AffectedRequirement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AffectedRequirement_requirement(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AffectedRequirement().Requirement(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Requirement) graphql.Marshaler {
+			return ec.marshalNRequirement2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐRequirement(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AffectedRequirement_requirement(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AffectedRequirement",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Requirement(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AffectedRequirement_controls(ctx context.Context, field graphql.CollectedField, obj *model.AffectedRequirement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AffectedRequirement_controls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AffectedRequirement().Controls(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Control) graphql.Marshaler {
+			return ec.marshalNControl2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐControlᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AffectedRequirement_controls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AffectedRequirement",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Control(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AffectedRequirement_losesCoverage(ctx context.Context, field graphql.CollectedField, obj *model.AffectedRequirement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AffectedRequirement_losesCoverage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LosesCoverage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AffectedRequirement_losesCoverage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AffectedRequirement", field, false, false, "Boolean")
+}
 
 func (ec *executionContext) _ComplianceScore_framework(ctx context.Context, field graphql.CollectedField, obj *model.ComplianceScore) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -2891,6 +3512,171 @@ func (ec *executionContext) fieldContext_ControlEdge_node(_ context.Context, fie
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Control(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ControlGap_control(ctx context.Context, field graphql.CollectedField, obj *model.ControlGap) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ControlGap_control(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ControlGap().Control(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Control) graphql.Marshaler {
+			return ec.marshalNControl2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐControl(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ControlGap_control(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ControlGap",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Control(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ControlGap_reason(ctx context.Context, field graphql.CollectedField, obj *model.ControlGap) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ControlGap_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.GapReason) graphql.Marshaler {
+			return ec.marshalNGapReason2githubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐGapReason(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ControlGap_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ControlGap", field, false, false, "GapReason")
+}
+
+func (ec *executionContext) _ControlGap_evidence(ctx context.Context, field graphql.CollectedField, obj *model.ControlGap) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ControlGap_evidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Evidence, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ControlGap_evidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ControlGap", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ControlGap_expired(ctx context.Context, field graphql.CollectedField, obj *model.ControlGap) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ControlGap_expired(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expired, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ControlGap_expired(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ControlGap", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ControlGapConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.ControlGapConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ControlGapConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ControlGap) graphql.Marshaler {
+			return ec.marshalNControlGap2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐControlGapᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ControlGapConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ControlGapConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ControlGap(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ControlGapConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ControlGapConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ControlGapConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *kit.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋkitᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ControlGapConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ControlGapConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
 		},
 	}
 	return fc, nil
@@ -3669,6 +4455,70 @@ func (ec *executionContext) fieldContext_EvidenceEdge_node(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _ExpiryImpact_frameworks(ctx context.Context, field graphql.CollectedField, obj *model.ExpiryImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExpiryImpact_frameworks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Frameworks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FrameworkImpact) graphql.Marshaler {
+			return ec.marshalNFrameworkImpact2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFrameworkImpactᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExpiryImpact_frameworks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ExpiryImpact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FrameworkImpact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ExpiryImpact_requirements(ctx context.Context, field graphql.CollectedField, obj *model.ExpiryImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExpiryImpact_requirements(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requirements, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AffectedRequirement) graphql.Marshaler {
+			return ec.marshalNAffectedRequirement2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐAffectedRequirementᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExpiryImpact_requirements(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ExpiryImpact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AffectedRequirement(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Framework_id(ctx context.Context, field graphql.CollectedField, obj *model.Framework) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3947,6 +4797,107 @@ func (ec *executionContext) fieldContext_FrameworkConnection_totalCount(_ contex
 	return graphql.NewScalarFieldContext("FrameworkConnection", field, false, false, "Int")
 }
 
+func (ec *executionContext) _FrameworkCoverage_framework(ctx context.Context, field graphql.CollectedField, obj *model.FrameworkCoverage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrameworkCoverage_framework(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FrameworkCoverage().Framework(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Framework) graphql.Marshaler {
+			return ec.marshalNFramework2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFramework(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrameworkCoverage_framework(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FrameworkCoverage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Framework(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FrameworkCoverage_requirements(ctx context.Context, field graphql.CollectedField, obj *model.FrameworkCoverage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrameworkCoverage_requirements(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requirements, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrameworkCoverage_requirements(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FrameworkCoverage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FrameworkCoverage_covered(ctx context.Context, field graphql.CollectedField, obj *model.FrameworkCoverage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrameworkCoverage_covered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Covered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrameworkCoverage_covered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FrameworkCoverage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FrameworkCoverage_percent(ctx context.Context, field graphql.CollectedField, obj *model.FrameworkCoverage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrameworkCoverage_percent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Percent(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrameworkCoverage_percent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FrameworkCoverage", field, true, false, "Float")
+}
+
 func (ec *executionContext) _FrameworkEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *kit.Edge[model.Framework]) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4000,6 +4951,84 @@ func (ec *executionContext) fieldContext_FrameworkEdge_node(_ context.Context, f
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _FrameworkImpact_framework(ctx context.Context, field graphql.CollectedField, obj *model.FrameworkImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrameworkImpact_framework(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FrameworkImpact().Framework(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Framework) graphql.Marshaler {
+			return ec.marshalNFramework2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFramework(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrameworkImpact_framework(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FrameworkImpact",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Framework(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FrameworkImpact_requirements(ctx context.Context, field graphql.CollectedField, obj *model.FrameworkImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrameworkImpact_requirements(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requirements, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrameworkImpact_requirements(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FrameworkImpact", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FrameworkImpact_loseCoverage(ctx context.Context, field graphql.CollectedField, obj *model.FrameworkImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FrameworkImpact_loseCoverage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LoseCoverage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FrameworkImpact_loseCoverage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FrameworkImpact", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Mutation_createProject(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -4533,6 +5562,82 @@ func (ec *executionContext) fieldContext_Project_scores(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Project_controlsLackingEvidence(ctx context.Context, field graphql.CollectedField, obj *model.Project) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Project_controlsLackingEvidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Project().ControlsLackingEvidence(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ControlGapConnection) graphql.Marshaler {
+			return ec.marshalNControlGapConnection2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐControlGapConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Project_controlsLackingEvidence(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Project",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ControlGapConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Project_controlsLackingEvidence_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Project_coverage(ctx context.Context, field graphql.CollectedField, obj *model.Project) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Project_coverage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Project().Coverage(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FrameworkCoverage) graphql.Marshaler {
+			return ec.marshalNFrameworkCoverage2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFrameworkCoverageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Project_coverage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Project",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FrameworkCoverage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Project_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Project) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4900,6 +6005,94 @@ func (ec *executionContext) fieldContext_Query_framework(ctx context.Context, fi
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_framework_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_controlsSpanning(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_controlsSpanning(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ControlsSpanning(ctx, fc.Args["a"].(string), fc.Args["b"].(string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SpanningControlConnection) graphql.Marshaler {
+			return ec.marshalNSpanningControlConnection2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐSpanningControlConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_controlsSpanning(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SpanningControlConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_controlsSpanning_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_evidenceExpiryImpact(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_evidenceExpiryImpact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().EvidenceExpiryImpact(ctx, fc.Args["evidenceId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ExpiryImpact) graphql.Marshaler {
+			return ec.marshalOExpiryImpact2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐExpiryImpact(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_evidenceExpiryImpact(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExpiryImpact(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_evidenceExpiryImpact_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -5328,6 +6521,148 @@ func (ec *executionContext) fieldContext_RequirementEdge_node(_ context.Context,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Requirement(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SpanningControl_control(ctx context.Context, field graphql.CollectedField, obj *model.SpanningControl) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpanningControl_control(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SpanningControl().Control(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Control) graphql.Marshaler {
+			return ec.marshalNControl2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐControl(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpanningControl_control(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SpanningControl",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Control(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SpanningControl_codesA(ctx context.Context, field graphql.CollectedField, obj *model.SpanningControl) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpanningControl_codesA(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CodesA, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpanningControl_codesA(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpanningControl", field, false, false, "String")
+}
+
+func (ec *executionContext) _SpanningControl_codesB(ctx context.Context, field graphql.CollectedField, obj *model.SpanningControl) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpanningControl_codesB(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CodesB, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpanningControl_codesB(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpanningControl", field, false, false, "String")
+}
+
+func (ec *executionContext) _SpanningControlConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.SpanningControlConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpanningControlConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SpanningControl) graphql.Marshaler {
+			return ec.marshalNSpanningControl2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐSpanningControlᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpanningControlConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SpanningControlConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SpanningControl(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SpanningControlConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.SpanningControlConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpanningControlConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *kit.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋkitᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpanningControlConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SpanningControlConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
 		},
 	}
 	return fc, nil
@@ -7196,6 +8531,51 @@ func (ec *executionContext) __Entity(ctx context.Context, sel ast.SelectionSet, 
 
 // region    **************************** object.gotpl ****************************
 
+var affectedRequirementImplementors = []string{"AffectedRequirement"}
+
+func (ec *executionContext) _AffectedRequirement(ctx context.Context, sel ast.SelectionSet, obj *model.AffectedRequirement) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, affectedRequirementImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AffectedRequirement")
+		case "requirement":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AffectedRequirement_requirement(ctx, field, obj)
+				})
+		case "controls":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AffectedRequirement_controls(ctx, field, obj)
+				})
+		case "losesCoverage":
+			out.Values[i] = ec._AffectedRequirement_losesCoverage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var complianceScoreImplementors = []string{"ComplianceScore"}
 
 func (ec *executionContext) _ComplianceScore(ctx context.Context, sel ast.SelectionSet, obj *model.ComplianceScore) graphql.Marshaler {
@@ -7380,6 +8760,93 @@ func (ec *executionContext) _ControlEdge(ctx context.Context, sel ast.SelectionS
 			}
 		case "node":
 			out.Values[i] = ec._ControlEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var controlGapImplementors = []string{"ControlGap"}
+
+func (ec *executionContext) _ControlGap(ctx context.Context, sel ast.SelectionSet, obj *model.ControlGap) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, controlGapImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ControlGap")
+		case "control":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ControlGap_control(ctx, field, obj)
+				})
+		case "reason":
+			out.Values[i] = ec._ControlGap_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "evidence":
+			out.Values[i] = ec._ControlGap_evidence(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expired":
+			out.Values[i] = ec._ControlGap_expired(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var controlGapConnectionImplementors = []string{"ControlGapConnection"}
+
+func (ec *executionContext) _ControlGapConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ControlGapConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, controlGapConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ControlGapConnection")
+		case "nodes":
+			out.Values[i] = ec._ControlGapConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ControlGapConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -7656,6 +9123,44 @@ func (ec *executionContext) _EvidenceEdge(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var expiryImpactImplementors = []string{"ExpiryImpact"}
+
+func (ec *executionContext) _ExpiryImpact(ctx context.Context, sel ast.SelectionSet, obj *model.ExpiryImpact) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, expiryImpactImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ExpiryImpact")
+		case "frameworks":
+			out.Values[i] = ec._ExpiryImpact_frameworks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requirements":
+			out.Values[i] = ec._ExpiryImpact_requirements(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var frameworkImplementors = []string{"Framework", "_Entity"}
 
 func (ec *executionContext) _Framework(ctx context.Context, sel ast.SelectionSet, obj *model.Framework) graphql.Marshaler {
@@ -7763,6 +9268,55 @@ func (ec *executionContext) _FrameworkConnection(ctx context.Context, sel ast.Se
 	return out
 }
 
+var frameworkCoverageImplementors = []string{"FrameworkCoverage"}
+
+func (ec *executionContext) _FrameworkCoverage(ctx context.Context, sel ast.SelectionSet, obj *model.FrameworkCoverage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, frameworkCoverageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FrameworkCoverage")
+		case "framework":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FrameworkCoverage_framework(ctx, field, obj)
+				})
+		case "requirements":
+			out.Values[i] = ec._FrameworkCoverage_requirements(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "covered":
+			out.Values[i] = ec._FrameworkCoverage_covered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "percent":
+			out.Values[i] = ec._FrameworkCoverage_percent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var frameworkEdgeImplementors = []string{"FrameworkEdge"}
 
 func (ec *executionContext) _FrameworkEdge(ctx context.Context, sel ast.SelectionSet, obj *kit.Edge[model.Framework]) graphql.Marshaler {
@@ -7783,6 +9337,50 @@ func (ec *executionContext) _FrameworkEdge(ctx context.Context, sel ast.Selectio
 			out.Values[i] = ec._FrameworkEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var frameworkImpactImplementors = []string{"FrameworkImpact"}
+
+func (ec *executionContext) _FrameworkImpact(ctx context.Context, sel ast.SelectionSet, obj *model.FrameworkImpact) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, frameworkImpactImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FrameworkImpact")
+		case "framework":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FrameworkImpact_framework(ctx, field, obj)
+				})
+		case "requirements":
+			out.Values[i] = ec._FrameworkImpact_requirements(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "loseCoverage":
+			out.Values[i] = ec._FrameworkImpact_loseCoverage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -7967,6 +9565,18 @@ func (ec *executionContext) _Project(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Project_scores(ctx, field, obj)
 				})
+		case "controlsLackingEvidence":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Project_controlsLackingEvidence(ctx, field, obj)
+				})
+		case "coverage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Project_coverage(ctx, field, obj)
+				})
 		case "createdAt":
 			out.Values[i] = ec._Project_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -8117,6 +9727,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_framework(ctx, field)
+				})
+		case "controlsSpanning":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_controlsSpanning(ctx, field)
+				})
+		case "evidenceExpiryImpact":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_evidenceExpiryImpact(ctx, field)
 				})
 		case "_entities":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -8276,6 +9898,88 @@ func (ec *executionContext) _RequirementEdge(ctx context.Context, sel ast.Select
 			}
 		case "node":
 			out.Values[i] = ec._RequirementEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var spanningControlImplementors = []string{"SpanningControl"}
+
+func (ec *executionContext) _SpanningControl(ctx context.Context, sel ast.SelectionSet, obj *model.SpanningControl) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, spanningControlImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SpanningControl")
+		case "control":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SpanningControl_control(ctx, field, obj)
+				})
+		case "codesA":
+			out.Values[i] = ec._SpanningControl_codesA(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "codesB":
+			out.Values[i] = ec._SpanningControl_codesB(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var spanningControlConnectionImplementors = []string{"SpanningControlConnection"}
+
+func (ec *executionContext) _SpanningControlConnection(ctx context.Context, sel ast.SelectionSet, obj *model.SpanningControlConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, spanningControlConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SpanningControlConnection")
+		case "nodes":
+			out.Values[i] = ec._SpanningControlConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._SpanningControlConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -8745,6 +10449,30 @@ func (ec *executionContext) unmarshalNAdoptFrameworkInput2githubᚗcomᚋstudio�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNAffectedRequirement2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐAffectedRequirementᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AffectedRequirement) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAffectedRequirement2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐAffectedRequirement(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAffectedRequirement2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐAffectedRequirement(ctx context.Context, sel ast.SelectionSet, v *model.AffectedRequirement) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AffectedRequirement!")
+		return graphql.Null
+	}
+	return ec._AffectedRequirement(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -8851,6 +10579,38 @@ func (ec *executionContext) marshalNControlEdge2ᚖgithubᚗcomᚋstudioᚑplatf
 		return graphql.Null
 	}
 	return ec._ControlEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNControlGap2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐControlGapᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ControlGap) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNControlGap2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐControlGap(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNControlGap2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐControlGap(ctx context.Context, sel ast.SelectionSet, v *model.ControlGap) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ControlGap!")
+		return graphql.Null
+	}
+	return ec._ControlGap(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNControlGapConnection2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐControlGapConnection(ctx context.Context, sel ast.SelectionSet, v *model.ControlGapConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ControlGapConnection!")
+		return graphql.Null
+	}
+	return ec._ControlGapConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNControlStatus2githubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐControlStatus(ctx context.Context, v any) (model.ControlStatus, error) {
@@ -9036,6 +10796,30 @@ func (ec *executionContext) marshalNFrameworkConnection2ᚖgithubᚗcomᚋstudio
 	return ec._FrameworkConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNFrameworkCoverage2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFrameworkCoverageᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FrameworkCoverage) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFrameworkCoverage2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFrameworkCoverage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFrameworkCoverage2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFrameworkCoverage(ctx context.Context, sel ast.SelectionSet, v *model.FrameworkCoverage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FrameworkCoverage!")
+		return graphql.Null
+	}
+	return ec._FrameworkCoverage(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNFrameworkEdge2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋkitᚐEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*kit.Edge[model.Framework]) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -9058,6 +10842,40 @@ func (ec *executionContext) marshalNFrameworkEdge2ᚖgithubᚗcomᚋstudioᚑpla
 		return graphql.Null
 	}
 	return ec._FrameworkEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFrameworkImpact2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFrameworkImpactᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FrameworkImpact) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFrameworkImpact2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFrameworkImpact(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFrameworkImpact2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFrameworkImpact(ctx context.Context, sel ast.SelectionSet, v *model.FrameworkImpact) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FrameworkImpact!")
+		return graphql.Null
+	}
+	return ec._FrameworkImpact(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNGapReason2githubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐGapReason(ctx context.Context, v any) (model.GapReason, error) {
+	var res model.GapReason
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNGapReason2githubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐGapReason(ctx context.Context, sel ast.SelectionSet, v model.GapReason) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -9241,6 +11059,38 @@ func (ec *executionContext) unmarshalNReviewEvidenceInput2githubᚗcomᚋstudio�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNSpanningControl2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐSpanningControlᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SpanningControl) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSpanningControl2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐSpanningControl(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSpanningControl2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐSpanningControl(ctx context.Context, sel ast.SelectionSet, v *model.SpanningControl) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SpanningControl!")
+		return graphql.Null
+	}
+	return ec._SpanningControl(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSpanningControlConnection2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐSpanningControlConnection(ctx context.Context, sel ast.SelectionSet, v *model.SpanningControlConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SpanningControlConnection!")
+		return graphql.Null
+	}
+	return ec._SpanningControlConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -9253,6 +11103,35 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNUpdateControlInput2githubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐUpdateControlInput(ctx context.Context, v any) (model.UpdateControlInput, error) {
@@ -9747,6 +11626,13 @@ func (ec *executionContext) unmarshalOEvidenceByIDsInput2ᚖgithubᚗcomᚋstudi
 	}
 	res, err := ec.unmarshalInputEvidenceByIDsInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOExpiryImpact2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐExpiryImpact(ctx context.Context, sel ast.SelectionSet, v *model.ExpiryImpact) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ExpiryImpact(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOFramework2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋcomplianceᚋgraphᚋmodelᚐFramework(ctx context.Context, sel ast.SelectionSet, v []*model.Framework) graphql.Marshaler {

@@ -209,3 +209,91 @@ func (s *EvidenceStatus) UnmarshalGQL(v any) error {
 func (s EvidenceStatus) MarshalGQL(w io.Writer) {
 	_, _ = io.WriteString(w, strconv.Quote(string(s)))
 }
+
+// ControlGap is a control without current evidence (Neo4j).
+type ControlGap struct {
+	ControlID string    `json:"-"`
+	Reason    GapReason `json:"reason"`
+	Evidence  int       `json:"evidence"`
+	Expired   int       `json:"expired"`
+}
+
+// ControlGapConnection is a page of ControlGap.
+type ControlGapConnection struct {
+	Nodes    []*ControlGap `json:"nodes"`
+	PageInfo *kit.PageInfo `json:"pageInfo"`
+}
+
+// FrameworkCoverage is a framework's coverage in a project (Neo4j).
+type FrameworkCoverage struct {
+	FrameworkID  string `json:"-"`
+	Requirements int    `json:"requirements"`
+	Covered      int    `json:"covered"`
+}
+
+// Percent is 100 × Covered / Requirements rounded to one decimal (0 without requirements).
+func (c *FrameworkCoverage) Percent() float64 {
+	return (&ComplianceScore{Requirements: c.Requirements, Covered: c.Covered}).Percent()
+}
+
+// SpanningControl is a control mapped to requirements of two frameworks (Neo4j).
+type SpanningControl struct {
+	ControlID string   `json:"-"`
+	CodesA    []string `json:"codesA"`
+	CodesB    []string `json:"codesB"`
+}
+
+// SpanningControlConnection is a page of SpanningControl.
+type SpanningControlConnection struct {
+	Nodes    []*SpanningControl `json:"nodes"`
+	PageInfo *kit.PageInfo      `json:"pageInfo"`
+}
+
+// FrameworkImpact is an evidence's reach into one framework (Neo4j).
+type FrameworkImpact struct {
+	FrameworkID  string `json:"-"`
+	Requirements int    `json:"requirements"`
+	LoseCoverage int    `json:"loseCoverage"`
+}
+
+// AffectedRequirement is a requirement an evidence reaches (Neo4j).
+type AffectedRequirement struct {
+	RequirementID string   `json:"-"`
+	ControlIDs    []string `json:"-"`
+	LosesCoverage bool     `json:"losesCoverage"`
+}
+
+// ExpiryImpact is what an evidence's expiry would affect (Neo4j).
+type ExpiryImpact struct {
+	Frameworks   []*FrameworkImpact     `json:"frameworks"`
+	Requirements []*AffectedRequirement `json:"requirements"`
+}
+
+// GapReason says why a control lacks current evidence.
+type GapReason string
+
+// Gap reasons.
+const (
+	GapReasonNoEvidence  GapReason = "NO_EVIDENCE"
+	GapReasonExpired     GapReason = "EXPIRED"
+	GapReasonNotAccepted GapReason = "NOT_ACCEPTED"
+)
+
+// UnmarshalGQL implements graphql.Unmarshaler.
+func (r *GapReason) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+	*r = GapReason(str)
+	switch *r {
+	case GapReasonNoEvidence, GapReasonExpired, GapReasonNotAccepted:
+		return nil
+	}
+	return fmt.Errorf("%s is not a valid GapReason", str)
+}
+
+// MarshalGQL implements graphql.Marshaler.
+func (r GapReason) MarshalGQL(w io.Writer) {
+	_, _ = io.WriteString(w, strconv.Quote(string(r)))
+}

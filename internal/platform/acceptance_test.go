@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -146,7 +147,9 @@ func TestAcceptanceProjectFrameworksEvidenceScoresAndGaps(t *testing.T) {
 	require.Equal(t, map[string]bool{"demo@studio.local": true, "alice@acme.test": true, "bob@acme.test": true}, emails)
 
 	// Another organization's user gets none of it: no project, no spanning
-	// controls, no expiry impact.
+	// controls, no expiry impact. (Fresh connections: one kept alive through
+	// the long poll above was once seen closed under load.)
+	http.DefaultClient.CloseIdleConnections()
 	resp := g.post(t, "", `mutation { signUp(input: {email: "mallory@other.test", password: "password123", name: "Mallory", organizationName: "Other"}) { accessToken } }`, nil)
 	require.Empty(t, resp.Errors)
 	var su struct{ AccessToken string }

@@ -36,6 +36,8 @@ func startWithGraph(t *testing.T) *graph {
 		RouterAddr:     "127.0.0.1:0",
 		IdentityAddr:   "127.0.0.1:0",
 		ComplianceAddr: "127.0.0.1:0",
+		DocumentsAddr:  "127.0.0.1:0",
+		S3:             testS3(t),
 		Seed:           true,
 	}, platform.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	require.NoError(t, err)

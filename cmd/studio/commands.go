@@ -31,6 +31,7 @@ import (
 	docstore "github.com/studio-platform/studio/subgraphs/documents/store"
 	"github.com/studio-platform/studio/subgraphs/identity"
 	"github.com/studio-platform/studio/subgraphs/kit"
+	"github.com/studio-platform/studio/subgraphs/policy"
 )
 
 func runRouter(ctx context.Context, args []string) error {
@@ -188,15 +189,16 @@ func subgraphURLsFromEnv(env []string) map[string]string {
 
 func runSubgraph(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("name the subgraph: identity, compliance or documents")
+		return errors.New("name the subgraph: identity, compliance, documents or policy")
 	}
 	name := args[0]
 	fs := flag.NewFlagSet("subgraph", flag.ContinueOnError)
 	listen := fs.String("listen", "", "listen address (default: the port of its routing_url in supergraph.yaml)")
 	config := fs.String("config", "supergraph.yaml", "supergraph.yaml, for the default port")
 	seed := fs.Bool("seed", false, "load the demo data")
-	jwks := fs.String("jwks", os.Getenv("JWKS_URL"), "identity's JWKS URL (compliance, documents)")
+	jwks := fs.String("jwks", os.Getenv("JWKS_URL"), "identity's JWKS URL (compliance, documents, policy)")
 	natsURL := fs.String("nats", os.Getenv("NATS_URL"), "NATS JetStream server the outbox relay publishes events to (empty: events wait in the outbox)")
+	redisURL := fs.String("redis", os.Getenv("REDIS_URL"), "Redis for policy's decision cache (empty: none)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -235,8 +237,15 @@ func runSubgraph(ctx context.Context, args []string) error {
 		}
 		defer svc.Close()
 		handler, seeder = svc.Handler(), func(context.Context) error { return nil }
+	case policy.Name:
+		svc, err := policy.New(ctx, policy.Config{DatabaseURL: dbURL, JWKSURL: *jwks, RedisURL: *redisURL}, kit.WithLogger(log), evs)
+		if err != nil {
+			return err
+		}
+		defer svc.Close()
+		handler, seeder = svc.Handler(), svc.Seed
 	default:
-		return fmt.Errorf("unknown subgraph %q (identity, compliance, documents)", name)
+		return fmt.Errorf("unknown subgraph %q (identity, compliance, documents, policy)", name)
 	}
 	if *seed {
 		if err := seeder(ctx); err != nil {
@@ -347,6 +356,11 @@ func runMigrate(ctx context.Context, args []string) error {
 		return err
 	}
 	docs.Close()
+	pol, err := policy.New(ctx, policy.Config{DatabaseURL: dbURL, JWKSURL: "http://localhost/.well-known/jwks.json"})
+	if err != nil {
+		return err
+	}
+	pol.Close()
 	return nil
 }
 
@@ -395,6 +409,7 @@ func runDev(ctx context.Context, args []string) error {
 	defer stack.Close()
 	p, err := platform.Start(ctx, platform.Config{
 		DatabaseURL:    stack.DatabaseURL,
+		RedisURL:       stack.RedisURL,
 		NatsURL:        stack.NatsURL,
 		Neo4jURL:       stack.Neo4jURL,
 		SupergraphFile: *sgFile,
@@ -403,6 +418,7 @@ func runDev(ctx context.Context, args []string) error {
 		ComplianceAddr: addrs[compliance.Name],
 		DocumentsAddr:  addrs[documents.Name],
 		S3:             objects.Config{URL: stack.S3URL, AccessKey: stack.S3AccessKey, SecretKey: stack.S3SecretKey},
+		PolicyAddr:     addrs[policy.Name],
 		Seed:           true,
 		RouterEdge:     devEdge(stack.RedisURL),
 	}, platform.WithLogger(log))
@@ -418,6 +434,7 @@ Studio Platform is running.
   identity     %s/graphql
   compliance   %s/graphql
   documents    %s/graphql
+  policy       %s/graphql
   PostgreSQL   %s
   Redis        %s
   NATS         %s
@@ -430,7 +447,7 @@ Demo login (organization %q):
   { me { email projects { name owner { email } controls { code title } } } }
 
 Ctrl-C stops everything.
-`, portOf(*routerAddr), portOf(*routerAddr), p.IdentityURL, p.ComplianceURL, p.DocumentsURL, stack.DatabaseURL, stack.RedisURL, stack.NatsURL,
+`, portOf(*routerAddr), portOf(*routerAddr), p.IdentityURL, p.ComplianceURL, p.DocumentsURL, p.PolicyURL, stack.DatabaseURL, stack.RedisURL, stack.NatsURL,
 		stack.Neo4jURL, stack.S3URL, stack.S3AccessKey, filepath.Join(*data, "minio", "credentials"),
 		demo.OrgName, demo.DemoUser.Email, demo.Password)
 	<-ctx.Done()

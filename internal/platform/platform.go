@@ -21,6 +21,7 @@ import (
 	"github.com/studio-platform/studio/subgraphs/documents/objects"
 	"github.com/studio-platform/studio/subgraphs/identity"
 	"github.com/studio-platform/studio/subgraphs/kit"
+	"github.com/studio-platform/studio/subgraphs/policy"
 )
 
 // Config says where each piece listens and which database it uses.
@@ -37,11 +38,14 @@ type Config struct {
 	Neo4jURL string
 	// SupergraphFile is the composed supergraph the router serves.
 	SupergraphFile string
-	// RouterAddr, IdentityAddr, ComplianceAddr, DocumentsAddr are listen addresses; "127.0.0.1:0" picks a free port.
+	// RedisURL is policy's decision cache (empty: none; see policy.Config).
+	RedisURL string
+	// RouterAddr, IdentityAddr, ComplianceAddr, DocumentsAddr, PolicyAddr are listen addresses; "127.0.0.1:0" picks a free port.
 	RouterAddr     string
 	IdentityAddr   string
 	ComplianceAddr string
 	DocumentsAddr  string
+	PolicyAddr     string
 	// Seed loads the demo data (idempotent).
 	Seed bool
 	// RouterEdge is the router's public edge (rate limits, CSRF, CORS, APQ...);
@@ -58,7 +62,7 @@ func (c Config) Validate() error {
 	if c.SupergraphFile == "" {
 		errs = append(errs, errors.New("platform: SupergraphFile is required"))
 	}
-	for name, addr := range map[string]string{"RouterAddr": c.RouterAddr, "IdentityAddr": c.IdentityAddr, "ComplianceAddr": c.ComplianceAddr, "DocumentsAddr": c.DocumentsAddr} {
+	for name, addr := range map[string]string{"RouterAddr": c.RouterAddr, "IdentityAddr": c.IdentityAddr, "ComplianceAddr": c.ComplianceAddr, "DocumentsAddr": c.DocumentsAddr, "PolicyAddr": c.PolicyAddr} {
 		if addr == "" {
 			errs = append(errs, fmt.Errorf("platform: %s is required", name))
 		}
@@ -74,6 +78,7 @@ type options struct {
 	identity   []identity.Option
 	compliance []compliance.Option
 	documents  []documents.Option
+	policy     []policy.Option
 	router     []router.Option
 	routerCfg  []func(*router.Config)
 	wrap       map[string]func(http.Handler) http.Handler
@@ -86,7 +91,7 @@ func WithRouterConfig(fn func(*router.Config)) Option {
 }
 
 // WithMiddleware wraps the HTTP handler of one piece ("identity", "compliance",
-// "documents" or "router"), e.g. to count requests or inject faults in tests.
+// "documents", "policy" or "router"), e.g. to count requests or inject faults in tests.
 func WithMiddleware(name string, mw func(http.Handler) http.Handler) Option {
 	return func(o *options) { o.wrap[name] = mw }
 }
@@ -109,6 +114,11 @@ func WithDocumentsOptions(opts ...documents.Option) Option {
 	return func(o *options) { o.documents = append(o.documents, opts...) }
 }
 
+// WithPolicyOptions passes options to the policy subgraph.
+func WithPolicyOptions(opts ...policy.Option) Option {
+	return func(o *options) { o.policy = append(o.policy, opts...) }
+}
+
 // WithRouterOptions passes options to the router.
 func WithRouterOptions(opts ...router.Option) Option {
 	return func(o *options) { o.router = append(o.router, opts...) }
@@ -120,9 +130,11 @@ type Platform struct {
 	IdentityURL   string
 	ComplianceURL string
 	DocumentsURL  string
+	PolicyURL     string
 	Identity      *identity.Service
 	Compliance    *compliance.Service
 	Documents     *documents.Service
+	Policy        *policy.Service
 
 	servers []*http.Server
 	closers []func()
@@ -130,7 +142,7 @@ type Platform struct {
 	once    sync.Once
 }
 
-// Start brings up identity, compliance, documents and the router. Close stops them.
+// Start brings up identity, compliance, documents, policy and the router. Close stops them.
 func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -159,14 +171,20 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 		closeAll(idLn, compLn)
 		return nil, err
 	}
-	routerLn, err := listen(cfg.RouterAddr)
+	polLn, err := listen(cfg.PolicyAddr)
 	if err != nil {
 		closeAll(idLn, compLn, docLn)
+		return nil, err
+	}
+	routerLn, err := listen(cfg.RouterAddr)
+	if err != nil {
+		closeAll(idLn, compLn, docLn, polLn)
 		return nil, err
 	}
 	p.IdentityURL = "http://" + idLn.Addr().String()
 	p.ComplianceURL = "http://" + compLn.Addr().String()
 	p.DocumentsURL = "http://" + docLn.Addr().String()
+	p.PolicyURL = "http://" + polLn.Addr().String()
 	p.RouterURL = "http://" + routerLn.Addr().String()
 	jwks := p.IdentityURL + "/.well-known/jwks.json"
 
@@ -174,7 +192,7 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 	p.Identity, err = identity.New(ctx, identity.Config{DatabaseURL: cfg.DatabaseURL},
 		append([]identity.Option{kit.WithLogger(o.log.With("service", "identity")), evs}, o.identity...)...)
 	if err != nil {
-		closeAll(idLn, compLn, docLn, routerLn)
+		closeAll(idLn, compLn, docLn, polLn, routerLn)
 		return nil, fmt.Errorf("platform: identity: %w", err)
 	}
 	p.closers = append(p.closers, p.Identity.Close)
@@ -183,7 +201,7 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 	p.Compliance, err = compliance.New(ctx, compliance.Config{DatabaseURL: cfg.DatabaseURL, JWKSURL: jwks, Neo4jURL: cfg.Neo4jURL},
 		append([]compliance.Option{kit.WithLogger(o.log.With("service", "compliance")), evs}, o.compliance...)...)
 	if err != nil {
-		closeAll(compLn, docLn, routerLn)
+		closeAll(compLn, docLn, polLn, routerLn)
 		return nil, fmt.Errorf("platform: compliance: %w", err)
 	}
 	p.closers = append(p.closers, p.Compliance.Close)
@@ -192,11 +210,20 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 	p.Documents, err = documents.New(ctx, documents.Config{DatabaseURL: cfg.DatabaseURL, JWKSURL: jwks, S3: cfg.S3},
 		append([]documents.Option{kit.WithLogger(o.log.With("service", "documents")), evs}, o.documents...)...)
 	if err != nil {
-		closeAll(docLn, routerLn)
+		closeAll(docLn, polLn, routerLn)
 		return nil, fmt.Errorf("platform: documents: %w", err)
 	}
 	p.closers = append(p.closers, p.Documents.Close)
 	p.serve(docLn, o.wrapped(documents.Name, p.Documents.Handler()), o.log)
+
+	p.Policy, err = policy.New(ctx, policy.Config{DatabaseURL: cfg.DatabaseURL, JWKSURL: jwks, RedisURL: cfg.RedisURL},
+		append([]policy.Option{kit.WithLogger(o.log.With("service", "policy")), evs}, o.policy...)...)
+	if err != nil {
+		closeAll(polLn, routerLn)
+		return nil, fmt.Errorf("platform: policy: %w", err)
+	}
+	p.closers = append(p.closers, p.Policy.Close)
+	p.serve(polLn, o.wrapped(policy.Name, p.Policy.Handler()), o.log)
 
 	if cfg.Seed {
 		if err := p.Identity.Seed(ctx); err != nil {
@@ -207,6 +234,10 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 			routerLn.Close()
 			return nil, fmt.Errorf("platform: seed compliance: %w", err)
 		}
+		if err := p.Policy.Seed(ctx); err != nil {
+			routerLn.Close()
+			return nil, fmt.Errorf("platform: seed policy: %w", err)
+		}
 	}
 
 	rcfg := router.Config{
@@ -216,8 +247,11 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 			identity.Name:   p.IdentityURL + "/graphql",
 			compliance.Name: p.ComplianceURL + "/graphql",
 			documents.Name:  p.DocumentsURL + "/graphql",
+			policy.Name:     p.PolicyURL + "/graphql",
 		},
-		Edge: cfg.RouterEdge,
+		// The router asks policy for @policy decisions (authorizeMany).
+		PolicyURL: p.PolicyURL + "/graphql",
+		Edge:      cfg.RouterEdge,
 	}
 	for _, fn := range o.routerCfg {
 		fn(&rcfg)

@@ -69,6 +69,7 @@ func start(t testing.TB, limits kit.Limits) *graph {
 	g := &graph{identity: counted{queries: &pg.QueryCounter{}}, compliance: counted{queries: &pg.QueryCounter{}}}
 	p, err := platform.Start(context.Background(), platform.Config{
 		DatabaseURL:    testenv.Database(t),
+		RedisURL:       testenv.Stack(t).RedisURL,
 		NatsURL:        testenv.Stack(t).NatsURL,
 		SupergraphFile: "../../schema/supergraph.graphql",
 		RouterAddr:     "127.0.0.1:0",
@@ -76,6 +77,7 @@ func start(t testing.TB, limits kit.Limits) *graph {
 		ComplianceAddr: "127.0.0.1:0",
 		DocumentsAddr:  "127.0.0.1:0",
 		S3:             testS3(t),
+		PolicyAddr:     "127.0.0.1:0",
 		Seed:           true,
 	}, platform.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
 		platform.WithIdentityOptions(kit.WithQueryTracer(g.identity.queries), kit.WithLimits(limits)),

@@ -38,6 +38,7 @@ func startWith(t *testing.T, cfg func(*router.Config), opts ...platform.Option) 
 		ComplianceAddr: "127.0.0.1:0",
 		DocumentsAddr:  "127.0.0.1:0",
 		S3:             testS3(t),
+		PolicyAddr:     "127.0.0.1:0",
 		Seed:           true,
 	}, opts...)
 	require.NoError(t, err)

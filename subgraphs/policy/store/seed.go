@@ -26,19 +26,12 @@ var demoBindings = []struct {
 // by the new-user consumer from identity's seed events) are removed.
 func (s *Store) Seed(ctx context.Context) error {
 	return pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error {
+		// The new-user consumer's lock (BindNewUser): it runs wholly before or after.
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", ownerLock(demo.OrgID)); err != nil {
+			return fmt.Errorf("seed: lock organization: %w", err)
+		}
 		for _, b := range demoBindings {
 			role, _ := rbac.BuiltInByName(b.role)
-			tag, err := tx.Exec(ctx, `INSERT INTO role_bindings (id, org_id, subject_id, role_id, scope)
-				VALUES ($1, $2, $3, $4, 'ORGANIZATION') ON CONFLICT DO NOTHING`, b.bindingID, demo.OrgID, b.userID, role.ID)
-			if err != nil {
-				return fmt.Errorf("seed role binding: %w", err)
-			}
-			if tag.RowsAffected() > 0 {
-				doc := map[string]any{"id": b.bindingID, "subjectId": b.userID, "roleId": role.ID, "role": role.Name, "scope": "ORGANIZATION"}
-				if err := record(ctx, tx, demo.OrgID, nil, "rolebinding.created", "RoleBinding", b.bindingID, nil, doc); err != nil {
-					return err
-				}
-			}
 			rows, err := tx.Query(ctx, `DELETE FROM role_bindings WHERE org_id = $1 AND subject_id = $2 AND granted_by IS NULL AND id <> $3
 				RETURNING id::text, role_id::text, scope`, demo.OrgID, b.userID, b.bindingID)
 			if err != nil {
@@ -55,6 +48,17 @@ func (s *Store) Seed(ctx context.Context) error {
 			for _, g := range removed {
 				doc := map[string]any{"id": g.id, "subjectId": b.userID, "roleId": g.roleID, "scope": g.scope}
 				if err := record(ctx, tx, demo.OrgID, nil, "rolebinding.deleted", "RoleBinding", g.id, doc, nil); err != nil {
+					return err
+				}
+			}
+			tag, err := tx.Exec(ctx, `INSERT INTO role_bindings (id, org_id, subject_id, role_id, scope)
+				VALUES ($1, $2, $3, $4, 'ORGANIZATION') ON CONFLICT DO NOTHING`, b.bindingID, demo.OrgID, b.userID, role.ID)
+			if err != nil {
+				return fmt.Errorf("seed role binding: %w", err)
+			}
+			if tag.RowsAffected() > 0 {
+				doc := map[string]any{"id": b.bindingID, "subjectId": b.userID, "roleId": role.ID, "role": role.Name, "scope": "ORGANIZATION"}
+				if err := record(ctx, tx, demo.OrgID, nil, "rolebinding.created", "RoleBinding", b.bindingID, nil, doc); err != nil {
 					return err
 				}
 			}

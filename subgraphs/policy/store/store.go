@@ -318,6 +318,10 @@ func bindingDoc(b *model.RoleBinding) map[string]any {
 	return d
 }
 
+// ownerLock is the advisory lock key serializing the bindings the platform
+// makes in an organization (BindNewUser, Seed).
+func ownerLock(orgID string) string { return "policy.bindings:" + orgID }
+
 // BindNewUser binds a user that identity just created, in tx (the events
 // consumer's, which records the event as processed): the role their identity
 // role maps to (rbac.FromIdentityRole; an organization's first ADMIN becomes
@@ -325,7 +329,7 @@ func bindingDoc(b *model.RoleBinding) map[string]any {
 // no actor. Events may come in any order; concurrent ADMINs of one new
 // organization are serialized by a transaction-level advisory lock.
 func BindNewUser(ctx context.Context, tx pgx.Tx, orgID, userID, identityRole string) error {
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", "policy.owner:"+orgID); err != nil {
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", ownerLock(orgID)); err != nil {
 		return fmt.Errorf("lock organization: %w", err)
 	}
 	owner, _ := rbac.BuiltInByName(rbac.Owner)

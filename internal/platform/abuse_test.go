@@ -57,6 +57,7 @@ func TestAbuse(t *testing.T) {
 		ComplianceAddr: "127.0.0.1:0",
 		DocumentsAddr:  "127.0.0.1:0",
 		S3:             testS3(t),
+		PolicyAddr:     "127.0.0.1:0",
 		Seed:           true,
 		RouterEdge:     edge,
 	}, platform.WithRouterConfig(func(c *router.Config) {

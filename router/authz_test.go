@@ -61,7 +61,7 @@ func TestAuthorizationEndToEnd(t *testing.T) {
 	jwks := httptest.NewServer(signer.JWKSHandler())
 	t.Cleanup(jwks.Close)
 
-	r, err := router.New(context.Background(), router.Config{SupergraphSDL: sdl, JWKSURL: jwks.URL, PolicyURL: policySrv.URL})
+	r, err := router.New(context.Background(), router.Config{SupergraphSDL: sdl, JWKSURL: jwks.URL, TokenIssuer: "https://identity.test", PolicyURL: policySrv.URL})
 	require.NoError(t, err)
 
 	sign := func(scope string) string {

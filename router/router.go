@@ -45,6 +45,15 @@ type Config struct {
 	// JWKSURL is where bearer tokens' keys are fetched; empty disables token verification
 	// (tokens are then still forwarded to subgraphs, which verify them themselves).
 	JWKSURL string
+	// TokenIssuer and TokenAudience are the iss and aud a bearer token must
+	// carry (auth.DefaultIssuer and auth.DefaultAudience when empty).
+	TokenIssuer   string
+	TokenAudience string
+	// SessionsRedisURL is the Redis holding identity's sessions: with it, a
+	// token whose session has ended (logout, logoutAll, refresh reuse) is
+	// refused at once, and tokens are refused with 503 while Redis is down.
+	// Empty: sessions are not checked here (WithSessions sets a store instead).
+	SessionsRedisURL string
 	// SubgraphURLs overrides routing URLs by subgraph name.
 	SubgraphURLs map[string]string
 	// MaxBodyBytes limits request bodies (server default when zero).
@@ -111,6 +120,9 @@ func ConfigFrom(c *config.Config) Config {
 	return Config{
 		SupergraphFile:          c.Supergraph,
 		JWKSURL:                 c.JWKSURL,
+		TokenIssuer:             c.TokenIssuer,
+		TokenAudience:           c.TokenAudience,
+		SessionsRedisURL:        c.Redis.URL,
 		PolicyURL:               c.PolicyURL,
 		SubgraphURLs:            c.SubgraphURLs,
 		MaxBodyBytes:            c.Execution.MaxBodyBytes,
@@ -185,6 +197,7 @@ type options struct {
 	decider   authz.PolicyDecider
 	tracer    trace.TracerProvider
 	accessLog *slog.Logger
+	sessions  *auth.Sessions
 }
 
 // WithLogger sets the logger.
@@ -192,6 +205,10 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
 // WithVerifier sets the token verifier (instead of one built from JWKSURL).
 func WithVerifier(v auth.Verifier) Option { return func(o *options) { o.verifier = v } }
+
+// WithSessions checks every token's session in s (instead of a store opened
+// on SessionsRedisURL); the caller closes s.
+func WithSessions(s *auth.Sessions) Option { return func(o *options) { o.sessions = s } }
 
 // WithPolicyDecider sets who decides @policy requirements (instead of one built
 // from PolicyURL).
@@ -215,14 +232,19 @@ type Router struct {
 	file    string
 	mu      sync.Mutex // serializes reloads
 	reloads *prometheus.CounterVec
+	closers []func() error
 }
 
 // Close releases the router's connections (Redis).
 func (r *Router) Close() error {
+	var errs []error
 	if r.redis != nil {
-		return r.redis.Close()
+		errs = append(errs, r.redis.Close())
 	}
-	return nil
+	for _, c := range r.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
 }
 
 // New builds the router.
@@ -317,7 +339,19 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 
 	verifier := o.verifier
 	if verifier == nil && cfg.JWKSURL != "" {
-		verifier = auth.NewJWKSVerifier(cfg.JWKSURL)
+		verifier = auth.NewJWKSVerifier(cfg.JWKSURL, auth.WithIssuer(cfg.TokenIssuer), auth.WithAudience(cfg.TokenAudience))
+	}
+	var closers []func() error
+	sessions := o.sessions
+	if sessions == nil && cfg.SessionsRedisURL != "" && verifier != nil {
+		s, err := auth.OpenSessions(cfg.SessionsRedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("router: %w", err)
+		}
+		sessions, closers = s, append(closers, s.Close)
+	}
+	if sessions != nil && verifier != nil {
+		verifier = auth.CheckSessions(verifier, sessions)
 	}
 	var checks []health.Check
 	for _, g := range sg.Graphs {
@@ -346,10 +380,13 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 		if rdb != nil {
 			_ = rdb.Close()
 		}
+		for _, c := range closers {
+			_ = c()
+		}
 		return nil, err
 	}
 	srvOpts = append(srvOpts, edge...)
-	r.handler, r.metrics, r.redis = server.New(r, srvOpts...), m, rdb
+	r.handler, r.metrics, r.redis, r.closers = server.New(r, srvOpts...), m, rdb, closers
 	return r, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/studio-platform/studio/internal/auth"
 	"github.com/studio-platform/studio/internal/devstack"
 	"github.com/studio-platform/studio/internal/platform"
 	"github.com/studio-platform/studio/internal/serve"
@@ -198,10 +199,18 @@ func runSubgraph(ctx context.Context, args []string) error {
 	seed := fs.Bool("seed", false, "load the demo data")
 	jwks := fs.String("jwks", os.Getenv("JWKS_URL"), "identity's JWKS URL (compliance, documents, policy)")
 	natsURL := fs.String("nats", os.Getenv("NATS_URL"), "NATS JetStream server the outbox relay publishes events to (empty: events wait in the outbox)")
-	redisURL := fs.String("redis", os.Getenv("REDIS_URL"), "Redis for policy's decision cache (empty: none)")
+	redisURL := fs.String("redis", os.Getenv("REDIS_URL"), "Redis holding identity's sessions (required: tokens of ended sessions are refused) and policy's decision cache")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
+	if *redisURL == "" {
+		return errors.New("subgraph: REDIS_URL (or --redis) is required: every request's session is checked in Redis")
+	}
+	sessions, err := auth.OpenSessions(*redisURL)
+	if err != nil {
+		return err
+	}
+	defer sessions.Close()
 	log := newLogger(false).With("service", name)
 	addr := *listen
 	if addr == "" {
@@ -213,32 +222,33 @@ func runSubgraph(ctx context.Context, args []string) error {
 	}
 	dbURL := os.Getenv("DATABASE_URL")
 	evs := kit.WithEvents(kit.Events{NatsURL: *natsURL})
+	sess := kit.WithSessions(sessions)
 	var handler http.Handler
 	var seeder func(context.Context) error
 	switch name {
 	case identity.Name:
-		svc, err := identity.New(ctx, identity.Config{DatabaseURL: dbURL}, kit.WithLogger(log), evs)
+		svc, err := identity.New(ctx, identity.Config{DatabaseURL: dbURL}, kit.WithLogger(log), evs, sess)
 		if err != nil {
 			return err
 		}
 		defer svc.Close()
 		handler, seeder = svc.Handler(), svc.Seed
 	case compliance.Name:
-		svc, err := compliance.New(ctx, compliance.Config{DatabaseURL: dbURL, JWKSURL: *jwks, Neo4jURL: os.Getenv("NEO4J_URL")}, kit.WithLogger(log), evs)
+		svc, err := compliance.New(ctx, compliance.Config{DatabaseURL: dbURL, JWKSURL: *jwks, Neo4jURL: os.Getenv("NEO4J_URL")}, kit.WithLogger(log), evs, sess)
 		if err != nil {
 			return err
 		}
 		defer svc.Close()
 		handler, seeder = svc.Handler(), svc.Seed
 	case documents.Name:
-		svc, err := documents.New(ctx, documents.Config{DatabaseURL: dbURL, JWKSURL: *jwks, S3: s3FromEnv()}, kit.WithLogger(log), evs)
+		svc, err := documents.New(ctx, documents.Config{DatabaseURL: dbURL, JWKSURL: *jwks, S3: s3FromEnv()}, kit.WithLogger(log), evs, sess)
 		if err != nil {
 			return err
 		}
 		defer svc.Close()
 		handler, seeder = svc.Handler(), func(context.Context) error { return nil }
 	case policy.Name:
-		svc, err := policy.New(ctx, policy.Config{DatabaseURL: dbURL, JWKSURL: *jwks, RedisURL: *redisURL}, kit.WithLogger(log), evs)
+		svc, err := policy.New(ctx, policy.Config{DatabaseURL: dbURL, JWKSURL: *jwks, RedisURL: *redisURL}, kit.WithLogger(log), evs, sess)
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -26,6 +27,19 @@ var (
 	// ErrKeysUnavailable: the verifying keys could not be fetched, so the token
 	// could not be checked at all (a server-side problem, not the client's).
 	ErrKeysUnavailable = errors.New("auth: verification keys unavailable")
+	// ErrSessionEnded: the token is well signed but its session has ended
+	// (logout, sign out everywhere, refresh-token reuse). Wraps ErrInvalidToken.
+	ErrSessionEnded = fmt.Errorf("%w: session ended", ErrInvalidToken)
+	// ErrSessionsUnavailable: the session store (Redis) could not be asked, so
+	// the token is refused (fail closed; answered 503).
+	ErrSessionsUnavailable = errors.New("auth: session store unavailable")
+)
+
+// Defaults of the iss and aud claims, issued by identity and expected by
+// every verifier unless configured otherwise.
+const (
+	DefaultIssuer   = "studio-identity"
+	DefaultAudience = "studio"
 )
 
 // Algorithm is the only signing algorithm issued and accepted.
@@ -34,9 +48,12 @@ const Algorithm = "ES256"
 // Claims are the claims of an access token. Subject is the user id.
 type Claims struct {
 	jwt.RegisteredClaims
-	OrgID  string   `json:"org"`
-	Email  string   `json:"email"`
-	Scopes []string `json:"scopes,omitempty"`
+	// SessionID is the `sid` claim: the session (refresh-token family) the
+	// token belongs to; CheckSessions refuses it once the session has ended.
+	SessionID string   `json:"sid,omitempty"`
+	OrgID     string   `json:"org"`
+	Email     string   `json:"email"`
+	Scopes    []string `json:"scopes,omitempty"`
 	// Scope is the OAuth `scope` claim (RFC 8693 §4.2): space-separated scopes, the
 	// form the router's @requiresScopes reads (as Apollo's router does).
 	Scope string `json:"scope,omitempty"`

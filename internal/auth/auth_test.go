@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const issuer = "https://identity.test"
+const issuer = DefaultIssuer
 
 func newSigner(t *testing.T, kid string) *Signer {
 	t.Helper()
@@ -355,6 +355,12 @@ func TestVerifyRejects(t *testing.T) {
 	wrongIss.Issuer = "https://evil.test"
 	wrongIssTok, err := s.Sign(wrongIss)
 	require.NoError(t, err)
+	wrongAud := claims(time.Hour)
+	wrongAud.Audience = jwt.ClaimStrings{"another-service"}
+	wrongAudTok, err := s.Sign(wrongAud)
+	require.NoError(t, err)
+	otherIssTok, err := NewSigner("k1", s.key, "https://evil.test").Sign(claims(time.Hour))
+	require.NoError(t, err)
 
 	cases := map[string]string{
 		"alg none":        withHeader(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, "k1"),
@@ -366,6 +372,8 @@ func TestVerifyRejects(t *testing.T) {
 		"garbage":         "not.a.jwt",
 		"missing exp":     noExpTok,
 		"wrong issuer":    wrongIssTok,
+		"wrong audience":  wrongAudTok,
+		"other issuer":    otherIssTok,
 		"other key k1":    NewSigner("k1", mustKey(t), issuer).mustSign(t),
 		"payload swapped": swapPayload(t, good, withHeader(jwt.SigningMethodES256, mustKey(t), "k1")),
 	}

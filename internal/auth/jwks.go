@@ -18,9 +18,24 @@ func WithHTTPClient(c *http.Client) VerifierOption {
 	return func(v *jwksVerifier) { v.client = c }
 }
 
-// WithIssuer requires the iss claim to equal issuer (default: any issuer).
+// WithIssuer requires the iss claim to equal issuer (default DefaultIssuer;
+// "" keeps the default: there is no "any issuer").
 func WithIssuer(issuer string) VerifierOption {
-	return func(v *jwksVerifier) { v.issuer = issuer }
+	return func(v *jwksVerifier) {
+		if issuer != "" {
+			v.issuer = issuer
+		}
+	}
+}
+
+// WithAudience requires the aud claim to contain audience (default
+// DefaultAudience; "" keeps the default).
+func WithAudience(audience string) VerifierOption {
+	return func(v *jwksVerifier) {
+		if audience != "" {
+			v.audience = audience
+		}
+	}
 }
 
 // WithLeeway allows clock skew when checking exp, nbf and iat (default 30s).
@@ -49,6 +64,8 @@ func WithMaxKeyAge(d time.Duration) VerifierOption {
 func NewJWKSVerifier(url string, opts ...VerifierOption) Verifier {
 	v := &jwksVerifier{
 		url:        url,
+		issuer:     DefaultIssuer,
+		audience:   DefaultAudience,
 		client:     &http.Client{Timeout: 5 * time.Second},
 		leeway:     30 * time.Second,
 		minRefetch: 5 * time.Second,
@@ -65,6 +82,7 @@ type jwksVerifier struct {
 	url        string
 	client     *http.Client
 	issuer     string
+	audience   string
 	leeway     time.Duration
 	minRefetch time.Duration
 	maxAge     time.Duration
@@ -80,7 +98,7 @@ type jwksVerifier struct {
 }
 
 func (v *jwksVerifier) Verify(ctx context.Context, token string) (*Claims, error) {
-	return parse(token, v.issuer, v.leeway, v.now, func(kid string) (*ecdsa.PublicKey, error) {
+	return parse(token, v.issuer, v.audience, v.leeway, v.now, func(kid string) (*ecdsa.PublicKey, error) {
 		return v.key(ctx, kid)
 	})
 }

@@ -29,7 +29,8 @@ func BearerToken(r *http.Request) (string, error) {
 // Authorization header pass through anonymously (enforcing authentication is
 // the job of @authenticated and friends). A bad or expired token is answered
 // with 401, a `WWW-Authenticate: Bearer` challenge and a GraphQL error body
-// with code UNAUTHENTICATED; when the keys cannot be fetched the answer is 503.
+// with code UNAUTHENTICATED; when the keys cannot be fetched or the session
+// store cannot be asked the answer is 503 SERVICE_UNAVAILABLE (fail closed).
 func Middleware(v Verifier) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -52,7 +53,8 @@ func Middleware(v Verifier) func(http.Handler) http.Handler {
 }
 
 // WriteError answers a request whose token failed verification: 401 for
-// client errors (with an RFC 6750 challenge), 503 when keys are unavailable.
+// client errors (with an RFC 6750 challenge), 503 when keys or sessions are
+// unavailable.
 // The body is a GraphQL error response; it never includes internal details.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, msg := http.StatusUnauthorized, "UNAUTHENTICATED", "invalid token"
@@ -61,7 +63,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		msg = "token expired"
 	case errors.Is(err, ErrNoToken):
 		msg = "authentication required"
-	case errors.Is(err, ErrKeysUnavailable):
+	case errors.Is(err, ErrSessionEnded):
+		msg = "session ended"
+	case IsUnavailable(err):
 		status, code, msg = http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "cannot verify token now, try again later"
 	}
 	if status == http.StatusUnauthorized {

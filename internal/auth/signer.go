@@ -12,29 +12,54 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Signer issues ES256 access tokens with a fixed key id and issuer. It is also
-// a Verifier of its own tokens (useful in a single process and in tests).
+// Signer issues ES256 access tokens with a fixed key id, issuer and audience.
+// It is also a Verifier of its own tokens (useful in a single process and in
+// tests).
 type Signer struct {
-	kid    string
-	key    *ecdsa.PrivateKey
-	issuer string
-	now    func() time.Time
+	kid      string
+	key      *ecdsa.PrivateKey
+	issuer   string
+	audience string
+	now      func() time.Time
 }
 
-// NewSigner returns a Signer for key, published under kid, with iss = issuer.
-func NewSigner(kid string, key *ecdsa.PrivateKey, issuer string) *Signer {
-	return &Signer{kid: kid, key: key, issuer: issuer, now: time.Now}
+// SignerOption configures NewSigner.
+type SignerOption func(*Signer)
+
+// SignAudience sets the aud claim of issued tokens (default DefaultAudience).
+func SignAudience(aud string) SignerOption {
+	return func(s *Signer) {
+		if aud != "" {
+			s.audience = aud
+		}
+	}
+}
+
+// NewSigner returns a Signer for key, published under kid, with iss = issuer
+// (DefaultIssuer when empty) and aud = DefaultAudience.
+func NewSigner(kid string, key *ecdsa.PrivateKey, issuer string, opts ...SignerOption) *Signer {
+	if issuer == "" {
+		issuer = DefaultIssuer
+	}
+	s := &Signer{kid: kid, key: key, issuer: issuer, audience: DefaultAudience, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // KeyID returns the kid the Signer puts in token headers.
 func (s *Signer) KeyID() string { return s.kid }
 
 // Sign returns the compact JWT for c. An empty Issuer is set to the Signer's
-// issuer and a nil IssuedAt to now; the caller sets Subject and ExpiresAt
-// (verifiers reject tokens without exp).
+// issuer, an empty Audience to its audience and a nil IssuedAt to now; the
+// caller sets Subject and ExpiresAt (verifiers reject tokens without exp).
 func (s *Signer) Sign(c Claims) (string, error) {
 	if c.Issuer == "" {
 		c.Issuer = s.issuer
+	}
+	if len(c.Audience) == 0 {
+		c.Audience = jwt.ClaimStrings{s.audience}
 	}
 	if c.IssuedAt == nil {
 		c.IssuedAt = jwt.NewNumericDate(s.now())
@@ -73,7 +98,7 @@ func (s *Signer) JWKSHandler() http.Handler {
 
 // Verify checks a token signed by this Signer.
 func (s *Signer) Verify(_ context.Context, token string) (*Claims, error) {
-	return parse(token, s.issuer, 0, s.now, func(kid string) (*ecdsa.PublicKey, error) {
+	return parse(token, s.issuer, s.audience, 0, s.now, func(kid string) (*ecdsa.PublicKey, error) {
 		if kid != s.kid {
 			return nil, fmt.Errorf("unknown key id %q", kid)
 		}
@@ -82,8 +107,8 @@ func (s *Signer) Verify(_ context.Context, token string) (*Claims, error) {
 }
 
 // parse verifies token with the key lookup and maps failures to the sentinels.
-// issuer "" means any issuer.
-func parse(token, issuer string, leeway time.Duration, now func() time.Time, lookup func(kid string) (*ecdsa.PublicKey, error)) (*Claims, error) {
+// The token's iss must equal issuer and its aud contain audience.
+func parse(token, issuer, audience string, leeway time.Duration, now func() time.Time, lookup func(kid string) (*ecdsa.PublicKey, error)) (*Claims, error) {
 	if token == "" {
 		return nil, ErrNoToken
 	}
@@ -93,9 +118,8 @@ func parse(token, issuer string, leeway time.Duration, now func() time.Time, loo
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(leeway),
 		jwt.WithTimeFunc(now),
-	}
-	if issuer != "" {
-		opts = append(opts, jwt.WithIssuer(issuer))
+		jwt.WithIssuer(issuer),
+		jwt.WithAudience(audience),
 	}
 	var claims Claims
 	_, err := jwt.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/studio-platform/studio/internal/auth"
 	"github.com/studio-platform/studio/internal/serve"
 	"github.com/studio-platform/studio/router"
 	"github.com/studio-platform/studio/router/config"
@@ -36,10 +37,13 @@ type Config struct {
 	// Neo4jURL is the compliance graph's Neo4j (compliance.Config.Neo4jURL).
 	// Empty: the graph fields answer an error.
 	Neo4jURL string
+	// RedisURL is the Redis holding identity's sessions, checked by the router
+	// and every subgraph on each request with a token. Empty: sessions are
+	// not checked (logout then ends refresh tokens only; tests and dev only).
+	// It is also policy's decision cache (see policy.Config).
+	RedisURL string
 	// SupergraphFile is the composed supergraph the router serves.
 	SupergraphFile string
-	// RedisURL is policy's decision cache (empty: none; see policy.Config).
-	RedisURL string
 	// RouterAddr, IdentityAddr, ComplianceAddr, DocumentsAddr, PolicyAddr are listen addresses; "127.0.0.1:0" picks a free port.
 	RouterAddr     string
 	IdentityAddr   string
@@ -189,8 +193,19 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 	jwks := p.IdentityURL + "/.well-known/jwks.json"
 
 	evs := kit.WithEvents(kit.Events{NatsURL: cfg.NatsURL})
+	shared := []kit.Option{evs}
+	if cfg.RedisURL != "" {
+		sessions, err := auth.OpenSessions(cfg.RedisURL)
+		if err != nil {
+			closeAll(idLn, compLn, docLn, routerLn)
+			return nil, fmt.Errorf("platform: %w", err)
+		}
+		p.closers = append(p.closers, func() { _ = sessions.Close() })
+		shared = append(shared, kit.WithSessions(sessions))
+		o.router = append([]router.Option{router.WithSessions(sessions)}, o.router...)
+	}
 	p.Identity, err = identity.New(ctx, identity.Config{DatabaseURL: cfg.DatabaseURL},
-		append([]identity.Option{kit.WithLogger(o.log.With("service", "identity")), evs}, o.identity...)...)
+		append(append([]identity.Option{kit.WithLogger(o.log.With("service", "identity"))}, shared...), o.identity...)...)
 	if err != nil {
 		closeAll(idLn, compLn, docLn, polLn, routerLn)
 		return nil, fmt.Errorf("platform: identity: %w", err)
@@ -199,7 +214,7 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 	p.serve(idLn, o.wrapped(identity.Name, p.Identity.Handler()), o.log)
 
 	p.Compliance, err = compliance.New(ctx, compliance.Config{DatabaseURL: cfg.DatabaseURL, JWKSURL: jwks, Neo4jURL: cfg.Neo4jURL},
-		append([]compliance.Option{kit.WithLogger(o.log.With("service", "compliance")), evs}, o.compliance...)...)
+		append(append([]compliance.Option{kit.WithLogger(o.log.With("service", "compliance"))}, shared...), o.compliance...)...)
 	if err != nil {
 		closeAll(compLn, docLn, polLn, routerLn)
 		return nil, fmt.Errorf("platform: compliance: %w", err)
@@ -208,7 +223,7 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 	p.serve(compLn, o.wrapped(compliance.Name, p.Compliance.Handler()), o.log)
 
 	p.Documents, err = documents.New(ctx, documents.Config{DatabaseURL: cfg.DatabaseURL, JWKSURL: jwks, S3: cfg.S3},
-		append([]documents.Option{kit.WithLogger(o.log.With("service", "documents")), evs}, o.documents...)...)
+		append(append([]documents.Option{kit.WithLogger(o.log.With("service", "documents"))}, shared...), o.documents...)...)
 	if err != nil {
 		closeAll(docLn, polLn, routerLn)
 		return nil, fmt.Errorf("platform: documents: %w", err)
@@ -217,7 +232,7 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 	p.serve(docLn, o.wrapped(documents.Name, p.Documents.Handler()), o.log)
 
 	p.Policy, err = policy.New(ctx, policy.Config{DatabaseURL: cfg.DatabaseURL, JWKSURL: jwks, RedisURL: cfg.RedisURL},
-		append([]policy.Option{kit.WithLogger(o.log.With("service", "policy")), evs}, o.policy...)...)
+		append(append([]policy.Option{kit.WithLogger(o.log.With("service", "policy"))}, shared...), o.policy...)...)
 	if err != nil {
 		closeAll(polLn, routerLn)
 		return nil, fmt.Errorf("platform: policy: %w", err)

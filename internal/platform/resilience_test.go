@@ -32,6 +32,7 @@ func startWith(t *testing.T, cfg func(*router.Config), opts ...platform.Option) 
 	}
 	p, err := platform.Start(context.Background(), platform.Config{
 		DatabaseURL:    testenv.Database(t),
+		RedisURL:       testenv.Stack(t).RedisURL,
 		SupergraphFile: "../../schema/supergraph.graphql",
 		RouterAddr:     "127.0.0.1:0",
 		IdentityAddr:   "127.0.0.1:0",

@@ -35,6 +35,10 @@ type Config struct {
 	SubgraphURLs map[string]string `yaml:"subgraph_urls"`
 	// JWKSURL is where bearer tokens' keys are fetched (empty: tokens are only forwarded).
 	JWKSURL string `yaml:"jwks_url"`
+	// TokenIssuer and TokenAudience are the iss and aud bearer tokens must
+	// carry (default "studio-identity" and "studio", identity's defaults).
+	TokenIssuer   string `yaml:"token_issuer"`
+	TokenAudience string `yaml:"token_audience"`
 	// PolicyURL is the GraphQL endpoint the router asks for @policy decisions
 	// (the policy subgraph; empty: every @policy is denied).
 	PolicyURL string `yaml:"policy_url"`

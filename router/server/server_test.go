@@ -486,7 +486,7 @@ func TestAuth(t *testing.T) {
 	signer := auth.NewSigner("k1", key, "https://identity.test")
 	jwks := httptest.NewServer(signer.JWKSHandler())
 	defer jwks.Close()
-	verifier := auth.NewJWKSVerifier(jwks.URL, auth.WithLeeway(0))
+	verifier := auth.NewJWKSVerifier(jwks.URL, auth.WithLeeway(0), auth.WithIssuer("https://identity.test"))
 
 	sign := func(ttl time.Duration) string {
 		tok, err := signer.Sign(auth.Claims{

@@ -30,7 +30,7 @@ const Name = "identity"
 
 // Defaults for Config.
 const (
-	DefaultIssuer     = "studio-identity"
+	DefaultIssuer     = auth.DefaultIssuer
 	DefaultAccessTTL  = 15 * time.Minute
 	DefaultRefreshTTL = 30 * 24 * time.Hour
 )
@@ -41,6 +41,8 @@ type Config struct {
 	DatabaseURL string
 	// Issuer is the iss claim of access tokens (DefaultIssuer when empty).
 	Issuer string
+	// Audience is the aud claim of access tokens (auth.DefaultAudience when empty).
+	Audience string
 	// AccessTTL is the lifetime of access tokens (DefaultAccessTTL when zero).
 	AccessTTL time.Duration
 	// RefreshTTL is the lifetime of refresh tokens (DefaultRefreshTTL when zero).
@@ -75,7 +77,9 @@ func (c Config) Validate() error {
 }
 
 // Option configures New: kit.WithLogger, kit.WithQueryTracer, kit.WithVerifier
-// (default: identity's own Signer), kit.WithLimits, kit.WithMount.
+// (default: identity's own Signer), kit.WithSessions (the Redis session store:
+// without it logout and logoutAll end refresh tokens only, so production
+// always sets it), kit.WithLimits, kit.WithMount.
 type Option = kit.Option
 
 // Service is a running identity subgraph.
@@ -102,11 +106,11 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Service, err error
 		}
 	}()
 	st := store.New(svc.DB())
-	signer, err := loadSigner(ctx, st, cfg.Issuer)
+	signer, err := loadSigner(ctx, st, cfg.Issuer, cfg.Audience)
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
-	res := &graph.Resolver{Store: st, Signer: signer, AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, Loaders: loaders.New(st)}
+	res := &graph.Resolver{Store: st, Signer: signer, Sessions: svc.Sessions(), AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, Loaders: loaders.New(st)}
 	if err := svc.Serve(ctx, kit.API{
 		Schema:   generated.NewExecutableSchema(generated.Config{Resolvers: res}),
 		Loaders:  res.Loaders,
@@ -120,7 +124,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Service, err error
 
 // loadSigner returns the signer for the key stored in the database, creating
 // the key on first start.
-func loadSigner(ctx context.Context, st *store.Store, issuer string) (*auth.Signer, error) {
+func loadSigner(ctx context.Context, st *store.Store, issuer, audience string) (*auth.Signer, error) {
 	kid, pemBytes, err := st.SigningKey(ctx, func() (string, []byte, error) {
 		key, err := auth.GenerateKey()
 		if err != nil {
@@ -142,7 +146,7 @@ func loadSigner(ctx context.Context, st *store.Store, issuer string) (*auth.Sign
 	if err != nil {
 		return nil, err
 	}
-	return auth.NewSigner(kid, key, issuer), nil
+	return auth.NewSigner(kid, key, issuer, auth.SignAudience(audience)), nil
 }
 
 // Signer returns the access-token signer (also a Verifier of its tokens).

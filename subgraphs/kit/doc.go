@@ -12,6 +12,7 @@
 // and the kit gives it:
 //
 //   - Wiring (Open, Serve; options WithLogger, WithQueryTracer, WithVerifier,
+//     WithSessions (tokens of ended sessions refused: auth.CheckSessions),
 //     WithLimits): /graphql (POST, GET) behind auth.Middleware and the loader
 //     middleware, GET /health, GET /ready (postgres ping), GET /metrics
 //     (Prometheus), extra routes (API.Routes).

@@ -21,6 +21,9 @@ const (
 	CodeForbidden       = "FORBIDDEN"
 	CodeNotFound        = "NOT_FOUND"
 	CodeInternal        = "INTERNAL_SERVER_ERROR"
+	// CodeServiceUnavailable: a dependency the answer needs (e.g. the Redis
+	// session store) is down; retry later. The same code auth.Middleware uses.
+	CodeServiceUnavailable = "SERVICE_UNAVAILABLE"
 )
 
 // Error is an error the client may see: Message is shown, Code goes to

@@ -77,6 +77,7 @@ type options struct {
 	limits   Limits
 	mounts   []MountFunc
 	events   *Events
+	sessions *auth.Sessions
 }
 
 // WithLogger sets the logger (default slog.Default()).
@@ -95,6 +96,11 @@ func WithQueryTracer(t pgx.QueryTracer) Option {
 // WithVerifier sets the access-token verifier, replacing the subgraph's
 // default (API.Verifier).
 func WithVerifier(v auth.Verifier) Option { return func(o *options) { o.verifier = v } }
+
+// WithSessions makes /graphql refuse tokens whose session has ended
+// (auth.CheckSessions around the verifier: one Redis EXISTS per request with a
+// token; 503 SERVICE_UNAVAILABLE when Redis is down). The caller closes s.
+func WithSessions(s *auth.Sessions) Option { return func(o *options) { o.sessions = s } }
 
 // WithLimits sets the loader limits (zero fields keep their defaults).
 func WithLimits(l Limits) Option { return func(o *options) { o.limits = l } }
@@ -185,6 +191,9 @@ func (s *Service) DB() *pg.DB { return s.db }
 // Log is the service's logger.
 func (s *Service) Log() *slog.Logger { return s.o.log }
 
+// Sessions is the session store given by WithSessions (nil without).
+func (s *Service) Sessions() *auth.Sessions { return s.o.sessions }
+
 // Limits are the service's limits, defaults filled in.
 func (s *Service) Limits() Limits { return s.o.limits }
 
@@ -229,6 +238,9 @@ func (s *Service) Serve(ctx context.Context, api API) error {
 	}
 	if api.Schema == nil {
 		return fmt.Errorf("%s: API.Schema is required", s.name)
+	}
+	if s.o.sessions != nil {
+		verifier = auth.CheckSessions(verifier, s.o.sessions)
 	}
 	mux := http.NewServeMux()
 	met := metrics.New(s.name)

@@ -40,20 +40,33 @@ var dummyHash = func() string {
 	return h
 }()
 
-// issue returns a fresh access token and a new stored refresh token for u.
+// issue starts a new session (refresh-token family) for u and returns its
+// first access and refresh tokens. The session is live in Redis before any
+// token of it exists.
 func (r *Resolver) issue(ctx context.Context, u *model.User) (*model.AuthPayload, error) {
 	refresh, hash, err := newRefreshToken()
 	if err != nil {
 		return nil, err
 	}
-	if err := r.Store.InsertRefreshToken(ctx, hash, u.ID, time.Now().Add(r.RefreshTTL)); err != nil {
+	t := store.RefreshToken{UserID: u.ID, OrgID: u.OrganizationID, FamilyID: uuid.NewString()}
+	if r.Sessions != nil {
+		if err := r.Sessions.Start(ctx, t.FamilyID, u.ID, r.RefreshTTL); err != nil {
+			return nil, errSessionsUnavailable(err)
+		}
+	}
+	if err := r.Store.InsertRefreshToken(ctx, hash, t, time.Now().Add(r.RefreshTTL)); err != nil {
 		return nil, err
 	}
-	return r.payload(u, refresh)
+	return r.payload(u, t.FamilyID, refresh)
 }
 
-// payload signs an access token for u and pairs it with refresh.
-func (r *Resolver) payload(u *model.User, refresh string) (*model.AuthPayload, error) {
+// errSessionsUnavailable is what the client sees when Redis is down.
+func errSessionsUnavailable(err error) error {
+	return &kit.Error{Code: kit.CodeServiceUnavailable, Message: "sessions are unavailable, try again later", Err: err}
+}
+
+// payload signs an access token of session sid for u and pairs it with refresh.
+func (r *Resolver) payload(u *model.User, sid, refresh string) (*model.AuthPayload, error) {
 	now := time.Now()
 	exp := now.Add(r.AccessTTL).Truncate(time.Second) // JWT exp has second precision
 	tok, err := r.Signer.Sign(auth.Claims{
@@ -63,8 +76,9 @@ func (r *Resolver) payload(u *model.User, refresh string) (*model.AuthPayload, e
 			ExpiresAt: jwt.NewNumericDate(exp),
 			ID:        uuid.NewString(),
 		},
-		OrgID: u.OrganizationID,
-		Email: u.Email,
+		SessionID: sid,
+		OrgID:     u.OrganizationID,
+		Email:     u.Email,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sign access token: %w", err)
@@ -158,14 +172,77 @@ func (r *Resolver) refresh(ctx context.Context, token string) (*model.AuthPayloa
 	if err != nil {
 		return nil, err
 	}
-	u, err := r.Store.RotateRefreshToken(ctx, hashToken(token), nextHash, time.Now().Add(r.RefreshTTL))
+	u, t, err := r.Store.RotateRefreshToken(ctx, hashToken(token), nextHash, time.Now().Add(r.RefreshTTL))
+	var reused *store.ReusedRefreshTokenError
+	if errors.As(err, &reused) {
+		// A rotated token came back: someone holds a copy. The family is
+		// revoked in Postgres already; end its access tokens too.
+		if r.Sessions != nil {
+			if err := r.Sessions.End(ctx, reused.Token.FamilyID, reused.Token.UserID); err != nil {
+				return nil, errSessionsUnavailable(err)
+			}
+		}
+		return nil, errInvalidRefresh
+	}
 	if errors.Is(err, store.ErrInvalidRefreshToken) || errors.Is(err, store.ErrNotFound) {
 		return nil, errInvalidRefresh
 	}
 	if err != nil {
 		return nil, err
 	}
-	return r.payload(u, next)
+	if r.Sessions != nil {
+		err := r.Sessions.Extend(ctx, t.FamilyID, t.UserID, r.RefreshTTL)
+		if errors.Is(err, auth.ErrSessionEnded) {
+			// Ended in Redis (logoutAll racing this refresh): end it in Postgres too.
+			if err := r.Store.RevokeSession(ctx, t.OrgID, t.UserID, t.FamilyID); err != nil {
+				return nil, err
+			}
+			return nil, errInvalidRefresh
+		}
+		if err != nil {
+			return nil, errSessionsUnavailable(err)
+		}
+	}
+	return r.payload(u, t.FamilyID, next)
+}
+
+// logout ends the session of a refresh token: its family in Postgres, then
+// the session in Redis (so its access tokens stop at once).
+func (r *Resolver) logout(ctx context.Context, token string) (bool, error) {
+	if err := checkToken(token); err != nil {
+		return false, err
+	}
+	t, err := r.Store.RevokeRefreshFamily(ctx, hashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if r.Sessions != nil {
+		if err := r.Sessions.End(ctx, t.FamilyID, t.UserID); err != nil {
+			return false, errSessionsUnavailable(err)
+		}
+	}
+	return true, nil
+}
+
+// logoutAll ends every session of the caller: Redis first (their access
+// tokens stop at once, atomically), then the refresh tokens in Postgres.
+func (r *Resolver) logoutAll(ctx context.Context) (bool, error) {
+	c, err := kit.Claims(ctx)
+	if err != nil {
+		return false, err
+	}
+	if r.Sessions != nil {
+		if _, err := r.Sessions.EndAll(ctx, c.Subject); err != nil {
+			return false, errSessionsUnavailable(err)
+		}
+	}
+	if err := r.Store.RevokeUserRefreshTokens(ctx, c.OrgID, c.Subject); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // Slugify turns an organization name into a URL slug ("Acme Corp" -> "acme-corp").

@@ -34,13 +34,12 @@ func (r *mutationResolver) RefreshToken(ctx context.Context, refreshToken string
 
 // Logout is the resolver for the logout field.
 func (r *mutationResolver) Logout(ctx context.Context, refreshToken string) (bool, error) {
-	if err := checkToken(refreshToken); err != nil {
-		return false, err
-	}
-	if err := r.Store.RevokeRefreshToken(ctx, hashToken(refreshToken)); err != nil {
-		return false, err
-	}
-	return true, nil
+	return r.logout(ctx, refreshToken)
+}
+
+// LogoutAll is the resolver for the logoutAll field.
+func (r *mutationResolver) LogoutAll(ctx context.Context) (bool, error) {
+	return r.logoutAll(ctx)
 }
 
 // Members is the resolver for the members field.

@@ -15,8 +15,11 @@ import (
 
 // Resolver is the root resolver; its dependencies are set by the composition root.
 type Resolver struct {
-	Store      *store.Store
-	Signer     *auth.Signer
+	Store  *store.Store
+	Signer *auth.Signer
+	// Sessions is the Redis session store; nil only in tests without Redis
+	// (then logout ends refresh tokens only).
+	Sessions   *auth.Sessions
 	AccessTTL  time.Duration
 	RefreshTTL time.Duration
 	// Loaders are the per-request dataloaders. Relation fields are scoped by

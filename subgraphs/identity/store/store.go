@@ -210,45 +210,124 @@ func classify(err error) error {
 	return nil
 }
 
-// InsertRefreshToken stores the hash of a new refresh token of userID.
-func (s *Store) InsertRefreshToken(ctx context.Context, hash []byte, userID string, expiresAt time.Time) error {
-	_, err := s.Pool().Exec(ctx, "INSERT INTO refresh_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)", hash, userID, expiresAt)
+// RefreshToken is the stored side of a refresh token: whose it is and the
+// family (session) it belongs to.
+type RefreshToken struct {
+	UserID   string
+	OrgID    string
+	FamilyID string
+}
+
+// InsertRefreshToken stores the hash of a new refresh token of t.UserID in
+// organization t.OrgID, in family t.FamilyID (a new family at sign-in).
+func (s *Store) InsertRefreshToken(ctx context.Context, hash []byte, t RefreshToken, expiresAt time.Time) error {
+	_, err := s.Pool().Exec(ctx, `INSERT INTO refresh_tokens (token_hash, user_id, org_id, family_id, expires_at)
+		VALUES ($1, $2, $3, $4, $5)`, hash, t.UserID, t.OrgID, t.FamilyID, expiresAt)
 	if err != nil {
 		return fmt.Errorf("insert refresh token: %w", err)
 	}
 	return nil
 }
 
-// RotateRefreshToken revokes the live token oldHash and stores newHash for
-// the same user in one transaction, returning the user. A token that is
-// unknown, revoked or expired gives ErrInvalidRefreshToken.
-func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, expiresAt time.Time) (*model.User, error) {
-	var userID, orgID string
-	err := pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `UPDATE refresh_tokens SET revoked_at = now()
-			WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()
-			RETURNING user_id::text`, oldHash).Scan(&userID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrInvalidRefreshToken
-		}
-		if err != nil {
-			return fmt.Errorf("revoke refresh token: %w", err)
-		}
-		if _, err := tx.Exec(ctx, "INSERT INTO refresh_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)", newHash, userID, expiresAt); err != nil {
-			return fmt.Errorf("insert refresh token: %w", err)
-		}
-		return tx.QueryRow(ctx, "SELECT org_id::text FROM users WHERE id = $1", userID).Scan(&orgID)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.UserByID(ctx, orgID, userID)
+// ReusedRefreshTokenError is returned by RotateRefreshToken for a token that
+// was already rotated or revoked: its whole family has been revoked (in the
+// same transaction), and the caller ends the family's session.
+type ReusedRefreshTokenError struct{ Token RefreshToken }
+
+func (e *ReusedRefreshTokenError) Error() string {
+	return "refresh token reused: family " + e.Token.FamilyID + " revoked"
 }
 
-// RevokeRefreshToken revokes the token with hash; unknown or already revoked tokens are ignored.
-func (s *Store) RevokeRefreshToken(ctx context.Context, hash []byte) error {
-	if _, err := s.Pool().Exec(ctx, "UPDATE refresh_tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL", hash); err != nil {
-		return fmt.Errorf("revoke refresh token: %w", err)
+// Unwrap makes a reuse an ErrInvalidRefreshToken for the client.
+func (e *ReusedRefreshTokenError) Unwrap() error { return ErrInvalidRefreshToken }
+
+// RotateRefreshToken revokes the live token oldHash and stores newHash in the
+// same family in one transaction, returning the user and the family. An
+// unknown or expired token gives ErrInvalidRefreshToken; a token already
+// revoked (a replayed, rotated token) revokes its whole family and gives a
+// *ReusedRefreshTokenError.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, expiresAt time.Time) (*model.User, RefreshToken, error) {
+	var t RefreshToken
+	var reused bool
+	err := pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error {
+		var revoked, expired bool
+		// The lookup is by the secret's hash: the caller is not signed in, so
+		// there is no organization to scope it by yet; every later statement is.
+		err := tx.QueryRow(ctx, `SELECT user_id::text, org_id::text, family_id::text, revoked_at IS NOT NULL, expires_at <= now()
+			FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE`, oldHash).Scan(&t.UserID, &t.OrgID, &t.FamilyID, &revoked, &expired)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return ErrInvalidRefreshToken
+		case err != nil:
+			return fmt.Errorf("find refresh token: %w", err)
+		case revoked:
+			reused = true
+			return revokeFamily(ctx, tx, t.OrgID, t.FamilyID)
+		case expired:
+			return ErrInvalidRefreshToken
+		}
+		if _, err := tx.Exec(ctx, "UPDATE refresh_tokens SET revoked_at = now() WHERE token_hash = $1 AND org_id = $2", oldHash, t.OrgID); err != nil {
+			return fmt.Errorf("revoke refresh token: %w", err)
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO refresh_tokens (token_hash, user_id, org_id, family_id, expires_at)
+			VALUES ($1, $2, $3, $4, $5)`, newHash, t.UserID, t.OrgID, t.FamilyID, expiresAt)
+		if err != nil {
+			return fmt.Errorf("insert refresh token: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, RefreshToken{}, err
+	}
+	if reused {
+		return nil, RefreshToken{}, &ReusedRefreshTokenError{Token: t}
+	}
+	u, err := s.UserByID(ctx, t.OrgID, t.UserID)
+	return u, t, err
+}
+
+func revokeFamily(ctx context.Context, tx pgx.Tx, orgID, familyID string) error {
+	_, err := tx.Exec(ctx, "UPDATE refresh_tokens SET revoked_at = now() WHERE org_id = $1 AND family_id = $2 AND revoked_at IS NULL", orgID, familyID)
+	if err != nil {
+		return fmt.Errorf("revoke refresh token family: %w", err)
+	}
+	return nil
+}
+
+// RevokeRefreshFamily revokes the family of the token with hash (logout) and
+// returns it; an unknown token gives ErrNotFound.
+func (s *Store) RevokeRefreshFamily(ctx context.Context, hash []byte) (RefreshToken, error) {
+	var t RefreshToken
+	err := pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, "SELECT user_id::text, org_id::text, family_id::text FROM refresh_tokens WHERE token_hash = $1", hash).
+			Scan(&t.UserID, &t.OrgID, &t.FamilyID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("find refresh token: %w", err)
+		}
+		return revokeFamily(ctx, tx, t.OrgID, t.FamilyID)
+	})
+	return t, err
+}
+
+// RevokeSession revokes the refresh tokens of session (family) sid of user
+// userID in orgID.
+func (s *Store) RevokeSession(ctx context.Context, orgID, userID, sid string) error {
+	_, err := s.Pool().Exec(ctx, "UPDATE refresh_tokens SET revoked_at = now() WHERE org_id = $1 AND user_id = $2 AND family_id = $3 AND revoked_at IS NULL", orgID, userID, sid)
+	if err != nil {
+		return fmt.Errorf("revoke session: %w", err)
+	}
+	return nil
+}
+
+// RevokeUserRefreshTokens revokes every live refresh token of user userID in
+// orgID (sign out everywhere).
+func (s *Store) RevokeUserRefreshTokens(ctx context.Context, orgID, userID string) error {
+	_, err := s.Pool().Exec(ctx, "UPDATE refresh_tokens SET revoked_at = now() WHERE org_id = $1 AND user_id = $2 AND revoked_at IS NULL", orgID, userID)
+	if err != nil {
+		return fmt.Errorf("revoke refresh tokens: %w", err)
 	}
 	return nil
 }

@@ -57,6 +57,7 @@ type ComplexityRoot struct {
 	Mutation struct {
 		Login        func(childComplexity int, email string, password string) int
 		Logout       func(childComplexity int, refreshToken string) int
+		LogoutAll    func(childComplexity int) int
 		RefreshToken func(childComplexity int, refreshToken string) int
 		SignUp       func(childComplexity int, input model.SignUpInput) int
 	}
@@ -120,6 +121,7 @@ type MutationResolver interface {
 	Login(ctx context.Context, email string, password string) (*model.AuthPayload, error)
 	RefreshToken(ctx context.Context, refreshToken string) (*model.AuthPayload, error)
 	Logout(ctx context.Context, refreshToken string) (bool, error)
+	LogoutAll(ctx context.Context) (bool, error)
 }
 type OrganizationResolver interface {
 	Members(ctx context.Context, obj *model.Organization, first *int, after *string) (*kit.Connection[model.User], error)
@@ -221,6 +223,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Logout(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.logoutAll":
+		if e.ComplexityRoot.Mutation.LogoutAll == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.LogoutAll(childComplexity), true
 	case "Mutation.refreshToken":
 		if e.ComplexityRoot.Mutation.RefreshToken == nil {
 			break
@@ -564,9 +572,16 @@ type Organization @key(fields: "id") {
 }
 
 type AuthPayload {
-  "A short-lived ES256 JWT; send it as ` + "`" + `Authorization: Bearer <token>` + "`" + `."
+  """
+  A short-lived ES256 JWT; send it as ` + "`" + `Authorization: Bearer <token>` + "`" + `. It
+  carries the session id (` + "`" + `sid` + "`" + `): it stops working the moment its session ends
+  (logout, logoutAll, refresh-token reuse), not only at expiresAt.
+  """
   accessToken: String!
-  "An opaque single-use token for refreshToken; rotated on every use."
+  """
+  An opaque single-use token for refreshToken; rotated on every use. Presenting
+  an already used one again ends its whole session (reuse detection).
+  """
   refreshToken: String!
   "When accessToken expires."
   expiresAt: DateTime!
@@ -602,10 +617,23 @@ type Query {
 type Mutation {
   signUp(input: SignUpInput!): AuthPayload!
   login(email: String!, password: String!): AuthPayload!
-  "Exchanges a refresh token for a new pair; the old refresh token is revoked."
+  """
+  Exchanges a refresh token for a new pair in the same session; the old
+  refresh token is revoked. A refresh token used twice revokes its session
+  (every refresh token of the family and its access tokens) and is refused.
+  """
   refreshToken(refreshToken: String!): AuthPayload!
-  "Revokes the refresh token. Always true for a token that is not (or no longer) valid."
+  """
+  Ends the session of the refresh token: its refresh tokens and its access
+  tokens stop working at once. Always true for a token that is not (or no
+  longer) valid.
+  """
   logout(refreshToken: String!): Boolean!
+  """
+  Sign out everywhere: ends every session of the signed-in user at once (all
+  their refresh and access tokens). Requires a token.
+  """
+  logoutAll: Boolean!
 }
 `, BuiltIn: false},
 	{Name: "../../../../federation/directives.graphql", Input: `
@@ -1513,6 +1541,29 @@ func (ec *executionContext) fieldContext_Mutation_logout(ctx context.Context, fi
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_logoutAll(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_logoutAll(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().LogoutAll(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_logoutAll(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _Organization_id(ctx context.Context, field graphql.CollectedField, obj *model.Organization) (ret graphql.Marshaler) {
@@ -3684,6 +3735,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "logout":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_logout(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "logoutAll":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_logoutAll(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

@@ -7,9 +7,12 @@ import (
 )
 
 type AuthPayload struct {
-	// A short-lived ES256 JWT; send it as `Authorization: Bearer <token>`.
+	// A short-lived ES256 JWT; send it as `Authorization: Bearer <token>`. It
+	// carries the session id (`sid`): it stops working the moment its session ends
+	// (logout, logoutAll, refresh-token reuse), not only at expiresAt.
 	AccessToken string `json:"accessToken"`
-	// An opaque single-use token for refreshToken; rotated on every use.
+	// An opaque single-use token for refreshToken; rotated on every use. Presenting
+	// an already used one again ends its whole session (reuse detection).
 	RefreshToken string `json:"refreshToken"`
 	// When accessToken expires.
 	ExpiresAt time.Time `json:"expiresAt"`

@@ -33,6 +33,7 @@ func startWith(t *testing.T, cfg func(*router.Config), opts ...platform.Option) 
 	p, err := platform.Start(context.Background(), platform.Config{
 		DatabaseURL:    testenv.Database(t),
 		RedisURL:       testenv.Stack(t).RedisURL,
+		NatsURL:        testenv.Stack(t).NatsURL, // policy's Redis cache needs its invalidation events
 		SupergraphFile: "../../schema/supergraph.graphql",
 		RouterAddr:     "127.0.0.1:0",
 		IdentityAddr:   "127.0.0.1:0",

@@ -30,6 +30,7 @@ func startWithGraph(t *testing.T) *graph {
 	t.Helper()
 	p, err := platform.Start(context.Background(), platform.Config{
 		DatabaseURL:    testenv.Database(t),
+		RedisURL:       testenv.Stack(t).RedisURL,
 		NatsURL:        testenv.Stack(t).NatsURL,
 		Neo4jURL:       testenv.Neo4j(t),
 		SupergraphFile: "../../schema/supergraph.graphql",
@@ -38,6 +39,7 @@ func startWithGraph(t *testing.T) *graph {
 		ComplianceAddr: "127.0.0.1:0",
 		DocumentsAddr:  "127.0.0.1:0",
 		S3:             testS3(t),
+		PolicyAddr:     "127.0.0.1:0",
 		Seed:           true,
 	}, platform.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	require.NoError(t, err)

@@ -55,9 +55,15 @@ func LimitBody(h http.Handler, n int64) http.Handler {
 }
 
 // WithDeadline bounds each request's context by d: database pool waits,
-// statements and outgoing calls made with it end by then.
+// statements and outgoing calls made with it end by then. A WebSocket
+// upgrade (a subscription's connection) is not bounded: it lasts as long as
+// its subscriptions; the server's own timeouts end when it is hijacked.
 func WithDeadline(h http.Handler, d time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "" {
+			h.ServeHTTP(w, r)
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), d)
 		defer cancel()
 		h.ServeHTTP(w, r.WithContext(ctx))

@@ -86,8 +86,17 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Service, err error
 	if err != nil {
 		return nil, fmt.Errorf("documents: %w", err)
 	}
+	limits := cfg.Limits.WithDefaults()
+	res := &graph.Resolver{Objects: bucket, Limits: limits}
 	opts = append(opts, kit.WithMount(func(ctx context.Context, m *kit.Mount) (func(), error) {
 		m.Check(health.Check{Name: "s3", Fn: bucket.Ping})
+		if m.JetStream != nil {
+			feed := process.NewFeed(m.JetStream)
+			if err := feed.EnsureStream(ctx); err != nil {
+				return nil, err
+			}
+			res.Progress = feed // before Serve returns: no request reads it yet
+		}
 		return startProcessing(ctx, cfg, m, bucket)
 	}))
 	svc, err := kit.Open(ctx, kcfg, opts...)
@@ -100,8 +109,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Service, err error
 		}
 	}()
 	st := store.New(svc.DB())
-	limits := cfg.Limits.WithDefaults()
-	res := &graph.Resolver{Store: st, Objects: bucket, Limits: limits, Loaders: loaders.New(st)}
+	res.Store, res.Loaders = st, loaders.New(st)
 	api := kit.API{
 		Schema:         generated.NewExecutableSchema(generated.Config{Resolvers: res}),
 		Loaders:        res.Loaders,

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/graph-gophers/dataloader/v7"
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // ErrNoLoaders is the cause of the INTERNAL_SERVER_ERROR a resolver answers
@@ -79,6 +81,20 @@ func (l *Loaders[L]) Middleware(limits Limits) func(http.Handler) http.Handler {
 			rl := &requestLoaders[L]{limits: limits, byOrg: make(map[string]*L, 1)}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), loadersKey[L]{}, rl)))
 		})
+	}
+}
+
+// PerEvent gives each event of a subscription loaders of its own: a
+// subscription's request lasts as long as the stream, and loaders cache what
+// they load for their request, so events would otherwise see stale rows.
+// Queries and mutations keep the request's loaders.
+func (l *Loaders[L]) PerEvent(limits Limits) graphql.ResponseMiddleware {
+	limits = limits.withDefaults()
+	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		if !graphql.HasOperationContext(ctx) || graphql.GetOperationContext(ctx).Operation == nil || graphql.GetOperationContext(ctx).Operation.Operation != ast.Subscription {
+			return next(ctx)
+		}
+		return next(context.WithValue(ctx, loadersKey[L]{}, &requestLoaders[L]{limits: limits, byOrg: make(map[string]*L, 1)}))
 	}
 }
 

@@ -204,6 +204,7 @@ type API struct {
 	// Loaders are the per-request dataloaders (a *Loaders[L]); nil for none.
 	Loaders interface {
 		Middleware(Limits) func(http.Handler) http.Handler
+		PerEvent(Limits) graphql.ResponseMiddleware
 	}
 	// Verifier verifies access tokens unless WithVerifier was given.
 	Verifier auth.Verifier
@@ -264,6 +265,7 @@ func (s *Service) Serve(ctx context.Context, api API) error {
 		}
 	}
 	srv := NewHandler(api.Schema, s.o.log)
+	srv.AddTransport(websocketTransport(verifier))
 	var gql http.Handler = srv
 	if api.MaxUploadBytes > 0 {
 		srv.AddTransport(transport.MultipartForm{MaxUploadSize: api.MaxUploadBytes, MaxMemory: uploadMemory})
@@ -271,6 +273,7 @@ func (s *Service) Serve(ctx context.Context, api API) error {
 	}
 	if api.Loaders != nil {
 		gql = api.Loaders.Middleware(s.o.limits)(gql)
+		srv.AroundResponses(api.Loaders.PerEvent(s.o.limits))
 	}
 	h := health.New(append([]health.Check{{Name: "postgres", Fn: s.db.Ping}}, m.checks...)...)
 	mux.Handle("/graphql", auth.Middleware(verifier)(gql))

@@ -41,6 +41,16 @@ func (r *documentResolver) Jobs(ctx context.Context, obj *model.Document, first 
 	return kit.LoadPage(ctx, l.JobsByDocumentID, obj.ID, first, after)
 }
 
+// Document is the resolver for the document field.
+func (r *documentProcessingEventResolver) Document(ctx context.Context, obj *model.DocumentProcessingEvent) (*model.Document, error) {
+	return r.processingDocument(ctx, obj)
+}
+
+// Job is the resolver for the job field.
+func (r *documentProcessingEventResolver) Job(ctx context.Context, obj *model.DocumentProcessingEvent) (*model.ProcessingJob, error) {
+	return r.processingJob(ctx, obj)
+}
+
 // Documents is the resolver for the documents field.
 func (r *evidenceResolver) Documents(ctx context.Context, obj *model.Evidence, first *int, after *string) (*kit.Connection[model.Document], error) {
 	l, err := r.Loaders.Get(ctx)
@@ -105,8 +115,18 @@ func (r *queryResolver) ProcessingJob(ctx context.Context, id string) (*model.Pr
 	return one(ctx, id, r.Store.JobsByIDs)
 }
 
+// DocumentProcessing is the resolver for the documentProcessing field.
+func (r *subscriptionResolver) DocumentProcessing(ctx context.Context, id string, after *string) (<-chan *model.DocumentProcessingEvent, error) {
+	return r.documentProcessing(ctx, id, after)
+}
+
 // Document returns generated.DocumentResolver implementation.
 func (r *Resolver) Document() generated.DocumentResolver { return &documentResolver{r} }
+
+// DocumentProcessingEvent returns generated.DocumentProcessingEventResolver implementation.
+func (r *Resolver) DocumentProcessingEvent() generated.DocumentProcessingEventResolver {
+	return &documentProcessingEventResolver{r}
+}
 
 // Evidence returns generated.EvidenceResolver implementation.
 func (r *Resolver) Evidence() generated.EvidenceResolver { return &evidenceResolver{r} }
@@ -123,11 +143,16 @@ func (r *Resolver) Project() generated.ProjectResolver { return &projectResolver
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
+// Subscription returns generated.SubscriptionResolver implementation.
+func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
+
 type (
-	documentResolver      struct{ *Resolver }
-	evidenceResolver      struct{ *Resolver }
-	mutationResolver      struct{ *Resolver }
-	processingJobResolver struct{ *Resolver }
-	projectResolver       struct{ *Resolver }
-	queryResolver         struct{ *Resolver }
+	documentResolver                struct{ *Resolver }
+	documentProcessingEventResolver struct{ *Resolver }
+	evidenceResolver                struct{ *Resolver }
+	mutationResolver                struct{ *Resolver }
+	processingJobResolver           struct{ *Resolver }
+	projectResolver                 struct{ *Resolver }
+	queryResolver                   struct{ *Resolver }
+	subscriptionResolver            struct{ *Resolver }
 )

@@ -7,6 +7,7 @@ package graph
 import (
 	"github.com/studio-platform/studio/subgraphs/documents/loaders"
 	"github.com/studio-platform/studio/subgraphs/documents/objects"
+	"github.com/studio-platform/studio/subgraphs/documents/process"
 	"github.com/studio-platform/studio/subgraphs/documents/store"
 	"github.com/studio-platform/studio/subgraphs/kit"
 )
@@ -21,4 +22,7 @@ type Resolver struct {
 	// Loaders are the per-request dataloaders, scoped by the caller's
 	// organization (Loaders.Get answers UNAUTHENTICATED without a token).
 	Loaders *kit.Loaders[loaders.Loaders]
+	// Progress reads the progress stream for documentProcessing (nil without
+	// NATS: the subscription is then SERVICE_UNAVAILABLE).
+	Progress *process.Feed
 }

@@ -14,8 +14,9 @@
 // dead-letter subject studio.dlq.documents-worker (STUDIO stream, durable).
 //
 // Progress (0–100) and state changes of each job are published on
-// progress.documents.<jobId> (core NATS, outside the durable studio.>
-// stream: they are ephemeral, for live subscribers).
+// progress.documents.<documentId>.<jobId>, outside the durable studio.>
+// stream: the stream DOCUMENTS_PROGRESS (Feed) keeps them for an hour so a
+// subscriber that reconnects resumes where it left off.
 package process
 
 import (
@@ -44,8 +45,11 @@ const DefaultQueue = "documents"
 // ProgressRoot prefixes the progress subjects.
 const ProgressRoot = "progress.documents"
 
-// ProgressSubject is where job id's progress and state changes go.
-func ProgressSubject(jobID string) string { return ProgressRoot + "." + jobID }
+// ProgressSubject is where the progress and state changes of job jobID of
+// document documentID go.
+func ProgressSubject(documentID, jobID string) string {
+	return ProgressRoot + "." + documentID + "." + jobID
+}
 
 // Names are the queue's stream, subject and consumers.
 type Names struct {
@@ -324,7 +328,7 @@ func (w *Worker) step(ctx context.Context, job *model.ProcessingJob, p int) {
 
 func (w *Worker) progress(job *model.ProcessingJob, p int, errMsg string) {
 	b, _ := json.Marshal(Progress{JobID: job.ID, DocumentID: job.DocumentID, State: string(job.State), Progress: p, Attempt: job.Attempts, Error: errMsg})
-	_ = w.nc.Publish(ProgressSubject(job.ID), b)
+	_ = w.nc.Publish(ProgressSubject(job.DocumentID, job.ID), b)
 }
 
 func (w *Worker) retry(ctx context.Context, msg jetstream.Msg, md *jetstream.MsgMetadata, org string, jm store.JobEvent, cause error, log *slog.Logger) {

@@ -158,3 +158,18 @@ func (s *Store) Chunks(ctx context.Context, orgID, id string, limit int) ([]Stor
 		return c, r.Scan(&c.ID, &c.Position, &c.StartChar, &c.Content)
 	})
 }
+
+// LatestJob returns the newest processing job of document documentID in orgID
+// (ErrNotFound when it has none or is not the organization's). One query.
+func (s *Store) LatestJob(ctx context.Context, orgID, documentID string) (*model.ProcessingJob, error) {
+	j := new(model.ProcessingJob)
+	err := s.Pool().QueryRow(ctx, "SELECT "+jobCols+" FROM processing_jobs WHERE document_id = $1::uuid AND org_id = $2::uuid ORDER BY created_at DESC, id LIMIT 1",
+		documentID, orgID).Scan(jobFields(j)...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("latest job: %w", err)
+	}
+	return j, nil
+}

@@ -32,12 +32,14 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Document() DocumentResolver
+	DocumentProcessingEvent() DocumentProcessingEventResolver
 	Entity() EntityResolver
 	Evidence() EvidenceResolver
 	Mutation() MutationResolver
 	ProcessingJob() ProcessingJobResolver
 	Project() ProjectResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 }
 
 type DirectiveRoot struct {
@@ -68,6 +70,17 @@ type ComplexityRoot struct {
 	DocumentEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	DocumentProcessingEvent struct {
+		Attempt  func(childComplexity int) int
+		Document func(childComplexity int) int
+		Error    func(childComplexity int) int
+		Final    func(childComplexity int) int
+		ID       func(childComplexity int) int
+		Job      func(childComplexity int) int
+		Progress func(childComplexity int) int
+		State    func(childComplexity int) int
 	}
 
 	Entity struct {
@@ -130,6 +143,10 @@ type ComplexityRoot struct {
 		__resolve_entities func(childComplexity int, representations []map[string]any) int
 	}
 
+	Subscription struct {
+		DocumentProcessing func(childComplexity int, id string, after *string) int
+	}
+
 	UploadTicket struct {
 		DocumentID func(childComplexity int) int
 		ExpiresAt  func(childComplexity int) int
@@ -156,6 +173,10 @@ type DocumentResolver interface {
 
 	Jobs(ctx context.Context, obj *model.Document, first *int, after *string) (*kit.Connection[model.ProcessingJob], error)
 }
+type DocumentProcessingEventResolver interface {
+	Document(ctx context.Context, obj *model.DocumentProcessingEvent) (*model.Document, error)
+	Job(ctx context.Context, obj *model.DocumentProcessingEvent) (*model.ProcessingJob, error)
+}
 type EntityResolver interface {
 	FindManyDocumentByIDs(ctx context.Context, reps []*model.DocumentByIDsInput) ([]*model.Document, error)
 	FindManyEvidenceByIDs(ctx context.Context, reps []*model.EvidenceByIDsInput) ([]*model.Evidence, error)
@@ -181,6 +202,9 @@ type ProjectResolver interface {
 type QueryResolver interface {
 	Document(ctx context.Context, id string) (*model.Document, error)
 	ProcessingJob(ctx context.Context, id string) (*model.ProcessingJob, error)
+}
+type SubscriptionResolver interface {
+	DocumentProcessing(ctx context.Context, id string, after *string) (<-chan *model.DocumentProcessingEvent, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -310,6 +334,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DocumentEdge.Node(childComplexity), true
+
+	case "DocumentProcessingEvent.attempt":
+		if e.ComplexityRoot.DocumentProcessingEvent.Attempt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DocumentProcessingEvent.Attempt(childComplexity), true
+	case "DocumentProcessingEvent.document":
+		if e.ComplexityRoot.DocumentProcessingEvent.Document == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DocumentProcessingEvent.Document(childComplexity), true
+	case "DocumentProcessingEvent.error":
+		if e.ComplexityRoot.DocumentProcessingEvent.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DocumentProcessingEvent.Error(childComplexity), true
+	case "DocumentProcessingEvent.final":
+		if e.ComplexityRoot.DocumentProcessingEvent.Final == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DocumentProcessingEvent.Final(childComplexity), true
+	case "DocumentProcessingEvent.id":
+		if e.ComplexityRoot.DocumentProcessingEvent.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DocumentProcessingEvent.ID(childComplexity), true
+	case "DocumentProcessingEvent.job":
+		if e.ComplexityRoot.DocumentProcessingEvent.Job == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DocumentProcessingEvent.Job(childComplexity), true
+	case "DocumentProcessingEvent.progress":
+		if e.ComplexityRoot.DocumentProcessingEvent.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DocumentProcessingEvent.Progress(childComplexity), true
+	case "DocumentProcessingEvent.state":
+		if e.ComplexityRoot.DocumentProcessingEvent.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DocumentProcessingEvent.State(childComplexity), true
 
 	case "Entity.findManyDocumentByIDs":
 		if e.ComplexityRoot.Entity.FindManyDocumentByIDs == nil {
@@ -589,6 +662,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.__resolve_entities(childComplexity, args["representations"].([]map[string]any)), true
 
+	case "Subscription.documentProcessing":
+		if e.ComplexityRoot.Subscription.DocumentProcessing == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_documentProcessing_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.DocumentProcessing(childComplexity, args["id"].(string), args["after"].(*string)), true
+
 	case "UploadTicket.documentId":
 		if e.ComplexityRoot.UploadTicket.DocumentID == nil {
 			break
@@ -682,6 +767,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -884,6 +986,43 @@ type Query {
   processingJob(id: ID!): ProcessingJob
 }
 
+"""
+One step of a document's processing, as the worker publishes it: progress 0–100 and
+state changes of the document's processing job, the final state last.
+"""
+type DocumentProcessingEvent {
+  """
+  The event's id (its sequence in the progress stream): pass it as
+  documentProcessing's ` + "`" + `after` + "`" + ` to resume after it.
+  """
+  id: ID!
+  "The document being processed (read when the event is sent)."
+  document: Document!
+  "The job the event is about (read when the event is sent)."
+  job: ProcessingJob!
+  state: JobState!
+  "0 to 100."
+  progress: Int!
+  "Which attempt of the job (1 on the first)."
+  attempt: Int!
+  "Why the attempt failed (a retry goes back to QUEUED with it; FAILED is final)."
+  error: String
+  "True for the job's last event (SUCCEEDED or FAILED): the stream ends after it."
+  final: Boolean!
+}
+
+type Subscription {
+  """
+  The processing of a document of the caller's organization: its latest job's
+  events from the job's start (or, with ` + "`" + `after` + "`" + `, every event of the document after
+  that event id), ending after the final one. A document whose job ended before
+  the progress stream's retention (1 hour) gets one event from its stored state.
+  Errors: UNAUTHENTICATED without a token; NOT_FOUND for a document that is
+  absent or of another organization.
+  """
+  documentProcessing(id: ID!, after: ID): DocumentProcessingEvent!
+}
+
 type Mutation {
   """
   Uploads a file (GraphQL multipart request) into a project, streamed to object
@@ -1053,6 +1192,28 @@ func (ec *executionContext) childFields_DocumentEdge(ctx context.Context, field 
 		return ec.fieldContext_DocumentEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DocumentEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_DocumentProcessingEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_DocumentProcessingEvent_id(ctx, field)
+	case "document":
+		return ec.fieldContext_DocumentProcessingEvent_document(ctx, field)
+	case "job":
+		return ec.fieldContext_DocumentProcessingEvent_job(ctx, field)
+	case "state":
+		return ec.fieldContext_DocumentProcessingEvent_state(ctx, field)
+	case "progress":
+		return ec.fieldContext_DocumentProcessingEvent_progress(ctx, field)
+	case "attempt":
+		return ec.fieldContext_DocumentProcessingEvent_attempt(ctx, field)
+	case "error":
+		return ec.fieldContext_DocumentProcessingEvent_error(ctx, field)
+	case "final":
+		return ec.fieldContext_DocumentProcessingEvent_final(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DocumentProcessingEvent", field.Name)
 }
 
 func (ec *executionContext) childFields_Evidence(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1520,6 +1681,28 @@ func (ec *executionContext) field_Query_processingJob_args(ctx context.Context, 
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_documentProcessing_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -2070,6 +2253,208 @@ func (ec *executionContext) fieldContext_DocumentEdge_node(_ context.Context, fi
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _DocumentProcessingEvent_id(ctx context.Context, field graphql.CollectedField, obj *model.DocumentProcessingEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DocumentProcessingEvent_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DocumentProcessingEvent_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DocumentProcessingEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _DocumentProcessingEvent_document(ctx context.Context, field graphql.CollectedField, obj *model.DocumentProcessingEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DocumentProcessingEvent_document(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DocumentProcessingEvent().Document(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Document) graphql.Marshaler {
+			return ec.marshalNDocument2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋdocumentsᚋgraphᚋmodelᚐDocument(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DocumentProcessingEvent_document(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DocumentProcessingEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Document(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DocumentProcessingEvent_job(ctx context.Context, field graphql.CollectedField, obj *model.DocumentProcessingEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DocumentProcessingEvent_job(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DocumentProcessingEvent().Job(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProcessingJob) graphql.Marshaler {
+			return ec.marshalNProcessingJob2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋdocumentsᚋgraphᚋmodelᚐProcessingJob(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DocumentProcessingEvent_job(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DocumentProcessingEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProcessingJob(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DocumentProcessingEvent_state(ctx context.Context, field graphql.CollectedField, obj *model.DocumentProcessingEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DocumentProcessingEvent_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.JobState) graphql.Marshaler {
+			return ec.marshalNJobState2githubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋdocumentsᚋgraphᚋmodelᚐJobState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DocumentProcessingEvent_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DocumentProcessingEvent", field, false, false, "JobState")
+}
+
+func (ec *executionContext) _DocumentProcessingEvent_progress(ctx context.Context, field graphql.CollectedField, obj *model.DocumentProcessingEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DocumentProcessingEvent_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Progress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DocumentProcessingEvent_progress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DocumentProcessingEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DocumentProcessingEvent_attempt(ctx context.Context, field graphql.CollectedField, obj *model.DocumentProcessingEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DocumentProcessingEvent_attempt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DocumentProcessingEvent_attempt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DocumentProcessingEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DocumentProcessingEvent_error(ctx context.Context, field graphql.CollectedField, obj *model.DocumentProcessingEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DocumentProcessingEvent_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DocumentProcessingEvent_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DocumentProcessingEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _DocumentProcessingEvent_final(ctx context.Context, field graphql.CollectedField, obj *model.DocumentProcessingEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DocumentProcessingEvent_final(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Final, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DocumentProcessingEvent_final(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DocumentProcessingEvent", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Entity_findManyDocumentByIDs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -3251,6 +3636,50 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_documentProcessing(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_documentProcessing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().DocumentProcessing(ctx, fc.Args["id"].(string), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DocumentProcessingEvent) graphql.Marshaler {
+			return ec.marshalNDocumentProcessingEvent2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋdocumentsᚋgraphᚋmodelᚐDocumentProcessingEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_documentProcessing(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DocumentProcessingEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_documentProcessing_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -5008,6 +5437,76 @@ func (ec *executionContext) _DocumentEdge(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var documentProcessingEventImplementors = []string{"DocumentProcessingEvent"}
+
+func (ec *executionContext) _DocumentProcessingEvent(ctx context.Context, sel ast.SelectionSet, obj *model.DocumentProcessingEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, documentProcessingEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DocumentProcessingEvent")
+		case "id":
+			out.Values[i] = ec._DocumentProcessingEvent_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "document":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DocumentProcessingEvent_document(ctx, field, obj)
+				})
+		case "job":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DocumentProcessingEvent_job(ctx, field, obj)
+				})
+		case "state":
+			out.Values[i] = ec._DocumentProcessingEvent_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "progress":
+			out.Values[i] = ec._DocumentProcessingEvent_progress(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attempt":
+			out.Values[i] = ec._DocumentProcessingEvent_attempt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "error":
+			out.Values[i] = ec._DocumentProcessingEvent_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "final":
+			out.Values[i] = ec._DocumentProcessingEvent_final(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var entityImplementors = []string{"Entity"}
 
 func (ec *executionContext) _Entity(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -5481,6 +5980,26 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	}
 
 	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "documentProcessing":
+		return ec._Subscription_documentProcessing(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
 }
 
 var uploadTicketImplementors = []string{"UploadTicket"}
@@ -6050,6 +6569,14 @@ func (ec *executionContext) marshalNDocumentEdge2ᚖgithubᚗcomᚋstudioᚑplat
 		return graphql.Null
 	}
 	return ec._DocumentEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDocumentProcessingEvent2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋdocumentsᚋgraphᚋmodelᚐDocumentProcessingEvent(ctx context.Context, sel ast.SelectionSet, v *model.DocumentProcessingEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DocumentProcessingEvent!")
+		return graphql.Null
+	}
+	return ec._DocumentProcessingEvent(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNDocumentStatus2githubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋdocumentsᚋgraphᚋmodelᚐDocumentStatus(ctx context.Context, v any) (model.DocumentStatus, error) {

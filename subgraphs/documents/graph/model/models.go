@@ -47,6 +47,20 @@ type ProcessingJob struct {
 // IsEntity marks ProcessingJob as a federation entity.
 func (ProcessingJob) IsEntity() {}
 
+// DocumentProcessingEvent is one progress message of a document's job; its
+// document and job are resolvers, read when the event is sent.
+type DocumentProcessingEvent struct {
+	ID         string   `json:"id"`
+	OrgID      string   `json:"-"`
+	DocumentID string   `json:"-"`
+	JobID      string   `json:"-"`
+	State      JobState `json:"state"`
+	Progress   int      `json:"progress"`
+	Attempt    int      `json:"attempt"`
+	Error      *string  `json:"error"`
+	Final      bool     `json:"final"`
+}
+
 // Project is compliance's entity, known here by id; documents adds documents.
 type Project struct {
 	ID string `json:"id"`

@@ -38,6 +38,9 @@ type RequestUploadInput struct {
 	EvidenceID *string `json:"evidenceId,omitempty"`
 }
 
+type Subscription struct {
+}
+
 type UploadDocumentInput struct {
 	// The file: a part of the multipart request.
 	File       graphql.Upload `json:"file"`

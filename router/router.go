@@ -34,6 +34,7 @@ import (
 	"github.com/studio-platform/studio/router/server"
 	"github.com/studio-platform/studio/router/supergraph"
 	"github.com/studio-platform/studio/router/transport"
+	"github.com/studio-platform/studio/router/upload"
 )
 
 // Config configures the router.
@@ -56,8 +57,12 @@ type Config struct {
 	SessionsRedisURL string
 	// SubgraphURLs overrides routing URLs by subgraph name.
 	SubgraphURLs map[string]string
-	// MaxBodyBytes limits request bodies (server default when zero).
+	// MaxBodyBytes limits request bodies (server default when zero); for a
+	// multipart request, its operations and map fields each.
 	MaxBodyBytes int64
+	// Uploads accepts GraphQL multipart requests (file uploads, streamed to
+	// the subgraph that takes them) within these limits; nil refuses them.
+	Uploads *upload.Limits
 	// MaxConcurrentExecutions bounds the operations executing at once
 	// (gateway.DefaultMaxConcurrentExecutions when zero).
 	MaxConcurrentExecutions int
@@ -126,6 +131,7 @@ func ConfigFrom(c *config.Config) Config {
 		PolicyURL:               c.PolicyURL,
 		SubgraphURLs:            c.SubgraphURLs,
 		MaxBodyBytes:            c.Execution.MaxBodyBytes,
+		Uploads:                 uploadLimits(c.Uploads),
 		MaxConcurrentExecutions: c.Execution.MaxExecutions,
 		DedupRequests:           c.Execution.DedupRequests,
 		DedupSubgraphRequests:   c.Execution.DedupSubgraphRequests,
@@ -144,6 +150,13 @@ func ConfigFrom(c *config.Config) Config {
 		BreakerFailures:         c.Resilience.BreakerFailures,
 		BreakerCooldown:         c.Resilience.BreakerCooldown,
 	}
+}
+
+func uploadLimits(u config.Uploads) *upload.Limits {
+	if !config.On(u.Enabled) {
+		return nil
+	}
+	return &upload.Limits{MaxFiles: u.MaxFiles, MaxFileBytes: u.MaxFileBytes, Timeout: u.Timeout}
 }
 
 func ptrTo[T any](v T) *T { return &v }
@@ -374,6 +387,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 	}
 	if cfg.MaxBodyBytes > 0 {
 		srvOpts = append(srvOpts, server.WithMaxBodyBytes(cfg.MaxBodyBytes))
+	}
+	if cfg.Uploads != nil {
+		srvOpts = append(srvOpts, server.WithUploads(*cfg.Uploads))
 	}
 	edge, rdb, err := edgeOptions(cfg.Edge, sg, o.log)
 	if err != nil {

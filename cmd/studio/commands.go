@@ -225,6 +225,7 @@ func runSubgraph(ctx context.Context, args []string) error {
 	sess := kit.WithSessions(sessions)
 	var handler http.Handler
 	var seeder func(context.Context) error
+	var srvOpts []serve.ServerOption
 	switch name {
 	case identity.Name:
 		svc, err := identity.New(ctx, identity.Config{DatabaseURL: dbURL}, kit.WithLogger(log), evs, sess)
@@ -246,7 +247,7 @@ func runSubgraph(ctx context.Context, args []string) error {
 			return err
 		}
 		defer svc.Close()
-		handler, seeder = svc.Handler(), func(context.Context) error { return nil }
+		handler, seeder, srvOpts = svc.Handler(), func(context.Context) error { return nil }, svc.ServerOptions()
 	case policy.Name:
 		svc, err := policy.New(ctx, policy.Config{DatabaseURL: dbURL, JWKSURL: *jwks, RedisURL: *redisURL}, kit.WithLogger(log), evs, sess)
 		if err != nil {
@@ -262,7 +263,7 @@ func runSubgraph(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	srv := serve.NewServer(addr, handler)
+	srv := serve.NewServer(addr, handler, srvOpts...)
 	return serve.Run(ctx, srv, serve.WithLogger(log), serve.WithOnListen(func(a net.Addr) {
 		log.Info("subgraph listening", "graphql", "http://"+a.String()+"/graphql")
 	}))

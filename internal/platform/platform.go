@@ -17,6 +17,7 @@ import (
 	"github.com/studio-platform/studio/internal/serve"
 	"github.com/studio-platform/studio/router"
 	"github.com/studio-platform/studio/router/config"
+	"github.com/studio-platform/studio/router/upload"
 	"github.com/studio-platform/studio/subgraphs/compliance"
 	"github.com/studio-platform/studio/subgraphs/documents"
 	"github.com/studio-platform/studio/subgraphs/documents/objects"
@@ -229,7 +230,7 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 		return nil, fmt.Errorf("platform: documents: %w", err)
 	}
 	p.closers = append(p.closers, p.Documents.Close)
-	p.serve(docLn, o.wrapped(documents.Name, p.Documents.Handler()), o.log)
+	p.serveWith(serve.NewServer("", o.wrapped(documents.Name, p.Documents.Handler()), p.Documents.ServerOptions()...), docLn, o.log)
 
 	p.Policy, err = policy.New(ctx, policy.Config{DatabaseURL: cfg.DatabaseURL, JWKSURL: jwks, RedisURL: cfg.RedisURL},
 		append(append([]policy.Option{kit.WithLogger(o.log.With("service", "policy"))}, shared...), o.policy...)...)
@@ -267,6 +268,8 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 		// The router asks policy for @policy decisions (authorizeMany).
 		PolicyURL: p.PolicyURL + "/graphql",
 		Edge:      cfg.RouterEdge,
+		// Files of multipart requests are streamed to documents (upload's defaults).
+		Uploads: &upload.Limits{},
 	}
 	for _, fn := range o.routerCfg {
 		fn(&rcfg)

@@ -67,7 +67,22 @@ var countingLimits = kit.Limits{LoaderWait: 500 * time.Millisecond}
 func start(t testing.TB, limits kit.Limits) *graph {
 	t.Helper()
 	g := &graph{identity: counted{queries: &pg.QueryCounter{}}, compliance: counted{queries: &pg.QueryCounter{}}}
-	p, err := platform.Start(context.Background(), platform.Config{
+	p, err := platform.Start(context.Background(), testConfig(t), platform.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+		platform.WithIdentityOptions(kit.WithQueryTracer(g.identity.queries), kit.WithLimits(limits)),
+		platform.WithComplianceOptions(kit.WithQueryTracer(g.compliance.queries), kit.WithLimits(limits)),
+		platform.WithMiddleware(identity.Name, g.identity.countEntities),
+		platform.WithMiddleware(compliance.Name, g.compliance.countEntities))
+	require.NoError(t, err)
+	t.Cleanup(p.Close)
+	g.p = p
+	return g
+}
+
+// testConfig is the platform on the test stack, every piece on a free
+// port, seeded.
+func testConfig(t testing.TB) platform.Config {
+	t.Helper()
+	return platform.Config{
 		DatabaseURL:    testenv.Database(t),
 		RedisURL:       testenv.Stack(t).RedisURL,
 		NatsURL:        testenv.Stack(t).NatsURL,
@@ -79,15 +94,7 @@ func start(t testing.TB, limits kit.Limits) *graph {
 		S3:             testS3(t),
 		PolicyAddr:     "127.0.0.1:0",
 		Seed:           true,
-	}, platform.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
-		platform.WithIdentityOptions(kit.WithQueryTracer(g.identity.queries), kit.WithLimits(limits)),
-		platform.WithComplianceOptions(kit.WithQueryTracer(g.compliance.queries), kit.WithLimits(limits)),
-		platform.WithMiddleware(identity.Name, g.identity.countEntities),
-		platform.WithMiddleware(compliance.Name, g.compliance.countEntities))
-	require.NoError(t, err)
-	t.Cleanup(p.Close)
-	g.p = p
-	return g
+	}
 }
 
 type gqlResponse struct {

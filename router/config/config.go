@@ -48,6 +48,8 @@ type Config struct {
 	Limits    Limits    `yaml:"limits"`
 	// Resilience: timeouts, bulkheads, breakers, forwarded headers.
 	Resilience Resilience `yaml:"resilience"`
+	// Uploads: GraphQL multipart requests (files streamed to subgraphs).
+	Uploads Uploads `yaml:"uploads"`
 
 	// Edge is the router's public edge: Redis, rate limits, browser safety,
 	// persisted queries. Its sections sit at the top level of the file.
@@ -81,6 +83,21 @@ type Execution struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 }
 
+// Uploads are GraphQL multipart requests (router/upload): their files are
+// streamed to the subgraph that takes them.
+type Uploads struct {
+	// Enabled accepts multipart/form-data requests on /graphql (default on).
+	Enabled *bool `yaml:"enabled"`
+	// MaxFiles is the most files per request (default 5).
+	MaxFiles int `yaml:"max_files"`
+	// MaxFileBytes is the largest file (default 200 MiB); a larger one
+	// gets 413 PAYLOAD_TOO_LARGE.
+	MaxFileBytes int64 `yaml:"max_file_bytes"`
+	// Timeout bounds a request carrying files, reading and forwarding them
+	// included (default 10m).
+	Timeout time.Duration `yaml:"timeout"`
+}
+
 // Default returns the defaults of a profile ("" is public).
 func Default(profile string) *Config {
 	c := &Config{Profile: profile}
@@ -108,6 +125,9 @@ func (c *Config) setDefaults() {
 		if *f == nil {
 			*f = boolPtr(dev)
 		}
+	}
+	if c.Uploads.Enabled == nil {
+		c.Uploads.Enabled = boolPtr(true)
 	}
 	c.Edge.setDefaults()
 }
@@ -142,6 +162,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Execution.MaxBodyBytes < 0 {
 		add("execution.max_body_bytes: must not be negative")
+	}
+	if c.Uploads.MaxFiles < 0 || c.Uploads.MaxFileBytes < 0 || c.Uploads.Timeout < 0 {
+		add("uploads: max_files, max_file_bytes and timeout must not be negative")
 	}
 	errs = append(errs, c.Edge.validate()...)
 	errs = append(errs, c.Limits.validate()...)

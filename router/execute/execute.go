@@ -134,6 +134,15 @@ type Request struct {
 	Variables     map[string]any
 	Header        http.Header
 	OperationName string
+	// Uploads, when set, gives the fetches that carry files of a GraphQL
+	// multipart request what makes their requests multipart (router/upload).
+	Uploads Uploads
+}
+
+// Uploads says which fetches carry files (router/upload.Request).
+type Uploads interface {
+	// For returns the files fetch f carries (nil: none).
+	For(f *plan.Fetch) *transport.Upload
 }
 
 // Result is the outcome of an execution.
@@ -442,8 +451,11 @@ func (e *Executor) send(ctx context.Context, f *plan.Fetch, req *Request, reps [
 	if err := requestBody(body, f, req.Variables, reps); err != nil {
 		return 0, failf("could not encode the request: %v", err)
 	}
-	return e.transport.Do(ctx, &transport.Request{Subgraph: f.ServiceName, Body: body.Bytes(), Header: req.Header,
-		Mutation: f.OperationKind == "mutation"}, out)
+	treq := &transport.Request{Subgraph: f.ServiceName, Body: body.Bytes(), Header: req.Header, Mutation: f.OperationKind == "mutation"}
+	if req.Uploads != nil {
+		treq.Upload = req.Uploads.For(f)
+	}
+	return e.transport.Do(ctx, treq, out)
 }
 
 // decodeResponse adds a subgraph response to the tree and checks its shape.

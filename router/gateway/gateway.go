@@ -32,6 +32,7 @@ import (
 	"github.com/studio-platform/studio/router/plan"
 	"github.com/studio-platform/studio/router/supergraph"
 	"github.com/studio-platform/studio/router/transport"
+	"github.com/studio-platform/studio/router/upload"
 )
 
 // Gateway is the router's request pipeline. It is safe for concurrent use.
@@ -241,7 +242,11 @@ func (g *Gateway) Do(ctx context.Context, req Request) *Response {
 		}
 		ctx, end := g.span(ctx, "graphql.execute")
 		defer end()
-		return g.exec.Execute(ctx, &execute.Request{Plan: p, Variables: vars, Header: hdr, OperationName: op.Name}), nil
+		ereq := &execute.Request{Plan: p, Variables: vars, Header: hdr, OperationName: op.Name}
+		if req.Uploads != nil {
+			ereq.Uploads = req.Uploads
+		}
+		return g.exec.Execute(ctx, ereq), nil
 	}
 	var res *execute.Result
 	var release func()
@@ -260,11 +265,28 @@ func (g *Gateway) Do(ctx context.Context, req Request) *Response {
 		}
 		res, release = r, r.Release
 	}
+	if req.Uploads != nil {
+		if err := req.Uploads.Err(); err != nil {
+			// The files could not be streamed: the subgraph got a cut request
+			// and ran nothing; the refusal is the answer.
+			res.Release()
+			return uploadError(err)
+		}
+	}
 	out := &Response{Kind: KindOK, Data: res.Data, Errors: res.Errors, release: release}
 	if req.IncludePlan {
 		out.Extensions = map[string]any{"queryPlan": p}
 	}
 	return out
+}
+
+// uploadError is the response to a refused upload.
+func uploadError(e *upload.Error) *Response {
+	kind := KindLimit
+	if e.Status == http.StatusRequestEntityTooLarge {
+		kind = KindTooLarge
+	}
+	return requestError(kind, e.Code, "%s", e.Message)
 }
 
 // acquire takes a place in a bulkhead, or reports false when ctx ends first.
@@ -300,9 +322,15 @@ func (g *Gateway) prepare(ctx context.Context, req Request) (op *ast.OperationDe
 	if op.Operation == ast.Subscription {
 		return nil, nil, nil, "", requestError(KindBadRequest, "BAD_REQUEST", "subscriptions are not served over this transport")
 	}
+	if req.Uploads != nil && op.Operation != ast.Mutation {
+		return nil, nil, nil, "", requestError(KindLimit, upload.CodeNotMutation, "files can only be uploaded with a mutation, not a %s", op.Operation)
+	}
 	vars, err = g.variables(op, req.Variables)
 	if err != nil {
 		return nil, nil, nil, "", requestError(KindBadRequest, "BAD_USER_INPUT", "%s", err.Error())
+	}
+	if req.Uploads != nil {
+		req.Uploads.Clear(vars)
 	}
 	if v := g.cost.Check(pd.doc, op, vars, g.limits.MaxCost); v != nil {
 		return nil, nil, nil, "", requestError(KindLimit, v.Code, "%s", v.Message)
@@ -319,6 +347,12 @@ func (g *Gateway) prepare(ctx context.Context, req Request) (op *ast.OperationDe
 		g.log.ErrorContext(ctx, "query planning failed", "error", err)
 		return nil, nil, nil, "", &Response{Kind: KindOK, Data: json.RawMessage("null"), Errors: []Error{{
 			Message: err.Error(), Extensions: map[string]any{"code": "QUERY_PLANNING_FAILED"}}}}
+	}
+	if req.Uploads != nil {
+		var ue *upload.Error
+		if err := req.Uploads.Bind(p); errors.As(err, &ue) {
+			return nil, nil, nil, "", uploadError(ue)
+		}
 	}
 	return op, vars, p, decision, nil
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/studio-platform/studio/router/execute"
+	"github.com/studio-platform/studio/router/upload"
 )
 
 // Request is one GraphQL request as the server decoded it.
@@ -24,6 +25,9 @@ type Request struct {
 	ReadOnly bool
 	// IncludePlan asks for the query plan in the response extensions.
 	IncludePlan bool
+	// Uploads are the files of a GraphQL multipart request (nil: none). The
+	// variables must hold upload.Placeholder where they go (Uploads.Fill).
+	Uploads *upload.Request
 }
 
 // Kind classifies a failed request so that the HTTP layer can choose the status code.
@@ -41,8 +45,12 @@ const (
 	// KindMethodNotAllowed: a mutation sent over GET.
 	KindMethodNotAllowed
 	// KindLimit: the operation is over one of the limits (router/limits), or
-	// its planning over budget; always HTTP 400, its own code per limit.
+	// its planning over budget, or an upload that cannot be served (not a
+	// mutation, too many files, not streamable); always HTTP 400, its own
+	// code per limit.
 	KindLimit
+	// KindTooLarge: a file of a multipart request is over its limit (HTTP 413).
+	KindTooLarge
 )
 
 // CodePlanningBudget is the code of an operation whose planning took more than

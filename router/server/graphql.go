@@ -16,6 +16,7 @@ import (
 
 	"github.com/studio-platform/studio/router/apq"
 	"github.com/studio-platform/studio/router/gateway"
+	"github.com/studio-platform/studio/router/upload"
 )
 
 // Error codes (extensions.code) the HTTP layer produces itself.
@@ -42,6 +43,7 @@ type graphqlHandler struct {
 	persisted    *apq.Resolver
 	limits       *limiter // nil when rate limits are off
 	timeout      time.Duration
+	uploads      *upload.Limits // nil: multipart requests are refused
 }
 
 // httpError is a request the server refuses before execution.
@@ -87,10 +89,15 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var req gateway.Request
 	var documentID string
 	var herr *httpError
-	if r.Method == http.MethodGet {
+	timeout := h.timeout
+	switch {
+	case r.Method == http.MethodGet:
 		req, documentID, herr = paramsFromURL(r.URL.RawQuery)
 		req.ReadOnly = true
-	} else {
+	case h.uploads != nil && upload.IsMultipart(r):
+		timeout = h.uploads.Timeout
+		req, documentID, herr = h.paramsFromMultipart(w, r)
+	default:
 		req, documentID, herr = h.paramsFromBody(w, r)
 	}
 	if herr != nil {
@@ -121,9 +128,9 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	ctx := r.Context()
 	setOperationName(ctx, req.OperationName)
-	if h.timeout > 0 {
+	if timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, h.timeout)
+		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
 	resp := h.exec.Do(ctx, req)
@@ -181,6 +188,46 @@ func (h *graphqlHandler) paramsFromBody(w http.ResponseWriter, r *http.Request) 
 		}
 		return gateway.Request{}, "", badRequest("cannot read the request body")
 	}
+	return parseParams(body)
+}
+
+// paramsFromMultipart reads a GraphQL multipart request up to its files
+// (router/upload): its operations field holds the parameters, and the
+// files stay in the body, to be streamed to the subgraph that takes them.
+// Such a request may take longer than others: its read and write
+// deadlines are the upload timeout's.
+func (h *graphqlHandler) paramsFromMultipart(w http.ResponseWriter, r *http.Request) (gateway.Request, string, *httpError) {
+	limits := *h.uploads
+	if r.ContentLength > int64(limits.MaxFiles)*limits.MaxFileBytes+2*h.maxBodyBytes {
+		return gateway.Request{}, "", &httpError{http.StatusRequestEntityTooLarge, CodePayloadTooLarge,
+			fmt.Sprintf("request body is larger than %d files of at most %d bytes", limits.MaxFiles, limits.MaxFileBytes)}
+	}
+	rc := http.NewResponseController(w)
+	deadline := time.Now().Add(limits.Timeout)
+	_ = rc.SetReadDeadline(deadline)
+	_ = rc.SetWriteDeadline(deadline.Add(10 * time.Second))
+	up, err := upload.Read(r, h.maxBodyBytes, limits)
+	if err != nil {
+		var ue *upload.Error
+		errors.As(err, &ue)
+		return gateway.Request{}, "", &httpError{ue.Status, ue.Code, ue.Message}
+	}
+	req, documentID, herr := parseParams(up.Operations)
+	if herr != nil {
+		return req, documentID, herr
+	}
+	if req.Variables, err = up.Fill(req.Variables); err != nil {
+		var ue *upload.Error
+		errors.As(err, &ue)
+		return req, documentID, &httpError{ue.Status, ue.Code, ue.Message}
+	}
+	req.Uploads = up
+	return req, documentID, nil
+}
+
+// parseParams decodes a JSON request body (or a multipart request's
+// operations field).
+func parseParams(body []byte) (gateway.Request, string, *httpError) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return gateway.Request{}, "", badRequest("the request body is empty: send a JSON object with a \"query\"")
@@ -201,6 +248,7 @@ func (h *graphqlHandler) paramsFromBody(w http.ResponseWriter, r *http.Request) 
 	}
 
 	var req gateway.Request
+	var err error
 	if req.Query, err = stringParam("query", raw.Query); err != nil {
 		return req, "", badRequest("%s", err)
 	}

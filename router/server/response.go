@@ -30,6 +30,8 @@ func statusFor(media string, resp *gateway.Response) int {
 		return http.StatusMethodNotAllowed
 	case gateway.KindLimit:
 		return http.StatusBadRequest // whatever the media type: refused before running
+	case gateway.KindTooLarge:
+		return http.StatusRequestEntityTooLarge
 	case gateway.KindParse, gateway.KindValidation, gateway.KindBadRequest:
 		if media == mediaGraphQLResponse {
 			return http.StatusBadRequest

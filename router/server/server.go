@@ -19,6 +19,7 @@ import (
 	"github.com/studio-platform/studio/router/apq"
 	"github.com/studio-platform/studio/router/clientip"
 	"github.com/studio-platform/studio/router/gateway"
+	"github.com/studio-platform/studio/router/upload"
 )
 
 // Executor runs one GraphQL request (implemented by *gateway.Gateway).
@@ -63,6 +64,7 @@ type config struct {
 	requestTimeout  time.Duration
 	accessLog       *slog.Logger
 	tracer          trace.Tracer
+	uploads         *upload.Limits
 }
 
 // WithPersistedQueries resolves APQ hashes and persisted-operation ids
@@ -78,6 +80,18 @@ func WithVerifier(v auth.Verifier) Option { return func(c *config) { c.verifier 
 
 // WithMaxBodyBytes bounds the POST body (default 1 MiB); larger bodies get 413.
 func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBodyBytes = n } }
+
+// WithUploads accepts GraphQL multipart requests (file uploads) within
+// limits (zero fields: upload's defaults); without it they get 415. Their
+// files are streamed to the subgraph that takes them (router/upload); the
+// CSRF rules apply (multipart/form-data is a "simple" content type, so a
+// browser request needs a preflight header or a bearer token).
+func WithUploads(l upload.Limits) Option {
+	return func(c *config) {
+		l = l.WithDefaults()
+		c.uploads = &l
+	}
+}
 
 // WithReadyChecks adds readiness checks served on /ready.
 func WithReadyChecks(checks ...health.Check) Option {
@@ -144,6 +158,7 @@ func New(exec Executor, opts ...Option) http.Handler {
 		playground:   pg,
 		persisted:    cfg.persisted,
 		timeout:      cfg.requestTimeout,
+		uploads:      cfg.uploads,
 	}
 	if gql.persisted == nil {
 		gql.persisted = apq.NewResolver(apq.WithLogger(cfg.logger))

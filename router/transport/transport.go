@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"sort"
@@ -72,6 +73,21 @@ type Request struct {
 	Header http.Header
 	// Mutation requests are never resent nor deduplicated.
 	Mutation bool
+	// Upload, when set, sends the request as a GraphQL multipart request
+	// (Body is its operations field) whose files are streamed as they are
+	// written: never resent nor deduplicated, and bounded by the caller's
+	// context rather than the subgraph timeout (a large file takes long).
+	Upload *Upload
+}
+
+// Upload is the rest of a GraphQL multipart request: the map field and the
+// file parts.
+type Upload struct {
+	// Map is the map field (JSON: file names to lists of paths).
+	Map []byte
+	// WriteFiles writes the file parts, in the map's order, as the request
+	// body is sent; its error aborts the request (and is returned by Do).
+	WriteFiles func(mw *multipart.Writer) error
 }
 
 // Client sends subgraph requests. It is safe for concurrent use.
@@ -268,7 +284,7 @@ func (t *Client) Do(ctx context.Context, req *Request, out *bytes.Buffer) (statu
 		req = &traced
 		defer func() { endFetch(span, status, err) }()
 	}
-	if t.dedup && !req.Mutation {
+	if t.dedup && !req.Mutation && req.Upload == nil {
 		status, err = t.shared(ctx, sg, req, out)
 	} else {
 		status, err = t.call(ctx, sg, req, out)
@@ -290,15 +306,15 @@ func (t *Client) call(ctx context.Context, sg *subgraph, req *Request, out *byte
 		}
 		defer func() { <-sg.slots }()
 	}
-	if sg.timeout > 0 {
+	if sg.timeout > 0 && req.Upload == nil {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, sg.timeout)
 		defer cancel()
 	}
-	status, err := t.post(ctx, sg.url, req.Body, req.Header, out)
-	if err != nil && !req.Mutation && retryable(err) {
+	status, err := t.post(ctx, sg.url, req, out)
+	if err != nil && !req.Mutation && req.Upload == nil && retryable(err) {
 		// A keep-alive connection the subgraph closed meanwhile: queries are safe to resend.
-		status, err = t.post(ctx, sg.url, req.Body, req.Header, out)
+		status, err = t.post(ctx, sg.url, req, out)
 	}
 	if err != nil && errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("%w: %w", ErrTimeout, err)
@@ -388,21 +404,47 @@ func sortedKeys(h http.Header) []string {
 }
 
 // post sends one request and reads the whole response body into out.
-func (t *Client) post(ctx context.Context, url string, body []byte, hdr http.Header, out *bytes.Buffer) (int, error) {
+func (t *Client) post(ctx context.Context, url string, req *Request, out *bytes.Buffer) (int, error) {
 	out.Reset()
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	var body io.Reader = bytes.NewReader(req.Body)
+	contentType := contentTypeJSON
+	var streamed <-chan error
+	if req.Upload != nil {
+		pr, pw := io.Pipe()
+		mw := multipart.NewWriter(pw)
+		contentType = []string{mw.FormDataContentType()}
+		done := make(chan error, 1)
+		go func() {
+			err := writeMultipart(mw, req)
+			pw.CloseWithError(err)
+			done <- err
+		}()
+		defer pr.Close() // the writer stops if the subgraph answered early
+		body, streamed = pr, done
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, body)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrSubgraph, err)
 	}
-	h := make(http.Header, len(hdr)+2)
-	for k, vs := range hdr {
+	h := make(http.Header, len(req.Header)+2)
+	for k, vs := range req.Header {
 		h[k] = vs
 	}
 	// Shared, never-modified values: no allocation per request.
-	h["Content-Type"] = contentTypeJSON
+	h["Content-Type"] = contentType
 	h["Accept"] = acceptGraphQL
 	hreq.Header = h
 	hresp, err := t.http.Do(hreq)
+	if streamed != nil {
+		// Wait for the writer (it reads the caller's body and buffers): its
+		// failure, if any, is the cause of the request's.
+		if hresp != nil {
+			defer func() { _ = hresp.Body.Close() }()
+		}
+		if werr := waitWriter(body.(*io.PipeReader), streamed, err == nil); werr != nil {
+			return 0, fmt.Errorf("%w: %w", ErrSubgraph, werr)
+		}
+	}
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrSubgraph, err)
 	}
@@ -415,6 +457,46 @@ func (t *Client) post(ctx context.Context, url string, body []byte, hdr http.Hea
 	}
 	return hresp.StatusCode, nil
 }
+
+// writeMultipart writes a GraphQL multipart request: operations, map, files.
+func writeMultipart(mw *multipart.Writer, req *Request) error {
+	for _, f := range []struct {
+		name  string
+		value []byte
+	}{{"operations", req.Body}, {"map", req.Upload.Map}} {
+		w, err := mw.CreateFormField(f.name)
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(f.value); err != nil {
+			return err
+		}
+	}
+	if err := req.Upload.WriteFiles(mw); err != nil {
+		return err
+	}
+	return mw.Close()
+}
+
+// waitWriter waits for a multipart writer to end. When the subgraph answered
+// (answered), the writer is let finish: the subgraph read the whole body, or
+// answered early and the pipe is closed to stop it. Only the writer's own
+// failures are returned (not the closed pipe's).
+func waitWriter(pr *io.PipeReader, done <-chan error, answered bool) error {
+	var err error
+	select {
+	case err = <-done:
+	default:
+		pr.CloseWithError(errAnswered)
+		err = <-done
+	}
+	if errors.Is(err, errAnswered) || (answered && errors.Is(err, io.ErrClosedPipe)) {
+		return nil
+	}
+	return err
+}
+
+var errAnswered = errors.New("the subgraph answered before the upload was sent")
 
 var (
 	contentTypeJSON = []string{"application/json"}

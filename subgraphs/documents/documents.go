@@ -11,9 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/studio-platform/studio/internal/auth"
 	"github.com/studio-platform/studio/internal/health"
+	"github.com/studio-platform/studio/internal/serve"
 	"github.com/studio-platform/studio/subgraphs/documents/graph"
 	"github.com/studio-platform/studio/subgraphs/documents/graph/generated"
 	"github.com/studio-platform/studio/subgraphs/documents/loaders"
@@ -32,6 +34,10 @@ const DefaultBucket = "studio-documents"
 // multipartOverhead is what a multipart request may carry besides its file
 // (operations, map, part headers).
 const multipartOverhead = 1 << 20
+
+// UploadTimeout bounds a multipart request (an upload) when served by
+// serve.NewServer with Service.ServerOptions.
+const UploadTimeout = 10 * time.Minute
 
 // Config configures the documents subgraph.
 type Config struct {
@@ -61,8 +67,9 @@ type Option = kit.Option
 // Service is a running documents subgraph.
 type Service struct {
 	*kit.Service
-	store  *store.Store
-	bucket *objects.Bucket
+	store       *store.Store
+	bucket      *objects.Bucket
+	uploadBytes int64
 }
 
 // New opens the database (applying migrations) and the bucket (creating it
@@ -121,7 +128,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Service, err error
 	if err := svc.Serve(ctx, api); err != nil {
 		return nil, err
 	}
-	return &Service{Service: svc, store: st, bucket: bucket}, nil
+	return &Service{Service: svc, store: st, bucket: bucket, uploadBytes: api.MaxUploadBytes}, nil
 }
 
 // startProcessing runs the job forwarder and cfg.Workers workers on the
@@ -161,6 +168,13 @@ func startProcessing(ctx context.Context, cfg Config, m *kit.Mount, bucket *obje
 		cancel()
 		wg.Wait()
 	}, nil
+}
+
+// ServerOptions are serve.NewServer's options for the service: multipart
+// requests (uploads) get the document limit and UploadTimeout instead of
+// the JSON bodies' 4 MiB and 20 s.
+func (s *Service) ServerOptions() []serve.ServerOption {
+	return []serve.ServerOption{serve.WithUploads(s.uploadBytes, UploadTimeout)}
 }
 
 // Store returns the service's store (for tests and tools).

@@ -46,6 +46,9 @@ type Config struct {
 	// JWKSURL is where bearer tokens' keys are fetched; empty disables token verification
 	// (tokens are then still forwarded to subgraphs, which verify them themselves).
 	JWKSURL string
+	// JWKSMaxAge is how long fetched keys are trusted before a refetch
+	// (auth.DefaultMaxKeyAge when zero).
+	JWKSMaxAge time.Duration
 	// TokenIssuer and TokenAudience are the iss and aud a bearer token must
 	// carry (auth.DefaultIssuer and auth.DefaultAudience when empty).
 	TokenIssuer   string
@@ -125,6 +128,7 @@ func ConfigFrom(c *config.Config) Config {
 	return Config{
 		SupergraphFile:          c.Supergraph,
 		JWKSURL:                 c.JWKSURL,
+		JWKSMaxAge:              c.JWKSMaxAge,
 		TokenIssuer:             c.TokenIssuer,
 		TokenAudience:           c.TokenAudience,
 		SessionsRedisURL:        c.Redis.URL,
@@ -352,7 +356,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 
 	verifier := o.verifier
 	if verifier == nil && cfg.JWKSURL != "" {
-		verifier = auth.NewJWKSVerifier(cfg.JWKSURL, auth.WithIssuer(cfg.TokenIssuer), auth.WithAudience(cfg.TokenAudience))
+		verifier = auth.NewJWKSVerifier(cfg.JWKSURL, auth.WithIssuer(cfg.TokenIssuer), auth.WithAudience(cfg.TokenAudience),
+			auth.WithMaxKeyAge(cfg.JWKSMaxAge))
 	}
 	var closers []func() error
 	sessions := o.sessions

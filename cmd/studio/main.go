@@ -8,6 +8,7 @@
 //	studio stack      run a command with the dev infrastructure started (used by make test)
 //	studio events     the event stream: ensure it, replay a consumer, read dead letters
 //	studio graph      rebuild the compliance graph in Neo4j from PostgreSQL
+//	studio keys       rotate and retire identity's token-signing keys
 //
 // main only wires: each command parses its flags and calls a composition root.
 package main
@@ -39,6 +40,7 @@ func commands() []command {
 		{"stack", "run a command with the dev infrastructure: studio stack [--data DIR] -- CMD...", runStack},
 		{"events", "event stream: studio events stream | replay CONSUMER | dead-letters CONSUMER", runEvents},
 		{"graph", "compliance graph in Neo4j: studio graph rebuild [--org ID] (from PostgreSQL)", runGraph},
+		{"keys", "token-signing keys: studio keys list | rotate [--activate-after D] | retire KID", runKeys},
 	}
 }
 

@@ -429,3 +429,54 @@ func TestContextClaims(t *testing.T) {
 	require.True(t, ok)
 	require.Same(t, c, got)
 }
+
+// A rotation: the set publishes the old and the new key, signs with the new
+// one, still verifies tokens of the old one; once the old key leaves the
+// set its tokens fail, and a JWKS verifier follows the set.
+func TestSignerRotation(t *testing.T) {
+	oldKey, err := GenerateKey()
+	require.NoError(t, err)
+	newKey, err := GenerateKey()
+	require.NoError(t, err)
+	s := NewSigner("old", oldKey, issuer)
+	before, err := s.Sign(claims(time.Hour))
+	require.NoError(t, err)
+
+	require.Error(t, s.SetKeys("missing", []Key{{ID: "old", Key: oldKey}}), "the active key must be published")
+	require.NoError(t, s.SetKeys("new", []Key{{ID: "new", Key: newKey}, {ID: "old", Key: oldKey}}))
+	require.Equal(t, "new", s.KeyID())
+	after, err := s.Sign(claims(time.Hour))
+	require.NoError(t, err)
+	tok, _, err := jwt.NewParser().ParseUnverified(after, &Claims{})
+	require.NoError(t, err)
+	require.Equal(t, "new", tok.Header["kid"])
+
+	body, err := s.PublicJWKS()
+	require.NoError(t, err)
+	keys, err := ParseJWKS(body)
+	require.NoError(t, err)
+	require.Len(t, keys, 2)
+
+	srv := httptest.NewServer(s.JWKSHandler())
+	t.Cleanup(srv.Close)
+	now := time.Now()
+	v := NewJWKSVerifier(srv.URL, WithRefetchInterval(time.Nanosecond)).(*jwksVerifier)
+	v.now = func() time.Time { return now }
+	for _, tok := range []string{before, after} {
+		_, err := s.Verify(context.Background(), tok)
+		require.NoError(t, err)
+		_, err = v.Verify(context.Background(), tok)
+		require.NoError(t, err)
+	}
+
+	require.NoError(t, s.SetKeys("new", []Key{{ID: "new", Key: newKey}})) // the old key retired
+	_, err = s.Verify(context.Background(), before)
+	require.ErrorIs(t, err, ErrInvalidToken)
+	_, err = v.Verify(context.Background(), before)
+	require.NoError(t, err, "the verifier trusts its fetched keys until they are DefaultMaxKeyAge old")
+	now = now.Add(DefaultMaxKeyAge + time.Second)
+	_, err = v.Verify(context.Background(), before)
+	require.ErrorIs(t, err, ErrInvalidToken)
+	_, err = v.Verify(context.Background(), after)
+	require.NoError(t, err)
+}

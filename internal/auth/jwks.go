@@ -50,10 +50,20 @@ func WithRefetchInterval(d time.Duration) VerifierOption {
 	return func(v *jwksVerifier) { v.minRefetch = d }
 }
 
+// DefaultMaxKeyAge is how long a verifier uses fetched keys before it
+// refreshes them: identity's JWKS is served with max-age=300, and a retired
+// signing key stops being trusted at most this long after it left the JWKS.
+const DefaultMaxKeyAge = 5 * time.Minute
+
 // WithMaxKeyAge is how long fetched keys are used before the next Verify
-// refreshes them (default 1h). When a refresh fails the old keys stay in use.
+// refreshes them (DefaultMaxKeyAge when zero). When a refresh fails the old
+// keys stay in use.
 func WithMaxKeyAge(d time.Duration) VerifierOption {
-	return func(v *jwksVerifier) { v.maxAge = d }
+	return func(v *jwksVerifier) {
+		if d > 0 {
+			v.maxAge = d
+		}
+	}
 }
 
 // NewJWKSVerifier returns a Verifier that checks ES256 tokens against the
@@ -69,7 +79,7 @@ func NewJWKSVerifier(url string, opts ...VerifierOption) Verifier {
 		client:     &http.Client{Timeout: 5 * time.Second},
 		leeway:     30 * time.Second,
 		minRefetch: 5 * time.Second,
-		maxAge:     time.Hour,
+		maxAge:     DefaultMaxKeyAge,
 		now:        time.Now,
 	}
 	for _, o := range opts {

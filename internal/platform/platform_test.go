@@ -64,14 +64,15 @@ type graph struct {
 // in two under -race on the shared 2-core machine).
 var countingLimits = kit.Limits{LoaderWait: 500 * time.Millisecond}
 
-func start(t testing.TB, limits kit.Limits) *graph {
+func start(t testing.TB, limits kit.Limits, opts ...platform.Option) *graph {
 	t.Helper()
 	g := &graph{identity: counted{queries: &pg.QueryCounter{}}, compliance: counted{queries: &pg.QueryCounter{}}}
-	p, err := platform.Start(context.Background(), testConfig(t), platform.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+	p, err := platform.Start(context.Background(), testConfig(t), append([]platform.Option{
+		platform.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
 		platform.WithIdentityOptions(kit.WithQueryTracer(g.identity.queries), kit.WithLimits(limits)),
 		platform.WithComplianceOptions(kit.WithQueryTracer(g.compliance.queries), kit.WithLimits(limits)),
 		platform.WithMiddleware(identity.Name, g.identity.countEntities),
-		platform.WithMiddleware(compliance.Name, g.compliance.countEntities))
+		platform.WithMiddleware(compliance.Name, g.compliance.countEntities)}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(p.Close)
 	g.p = p

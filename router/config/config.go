@@ -35,6 +35,11 @@ type Config struct {
 	SubgraphURLs map[string]string `yaml:"subgraph_urls"`
 	// JWKSURL is where bearer tokens' keys are fetched (empty: tokens are only forwarded).
 	JWKSURL string `yaml:"jwks_url"`
+	// JWKSMaxAge is how long fetched keys are trusted before they are fetched
+	// again (default 5m, auth.DefaultMaxKeyAge): a retired signing key stops
+	// being accepted at most this long after it left the JWKS. An unknown kid
+	// refetches at once (at most every 5 s).
+	JWKSMaxAge time.Duration `yaml:"jwks_max_age"`
 	// TokenIssuer and TokenAudience are the iss and aud bearer tokens must
 	// carry (default "studio-identity" and "studio", identity's defaults).
 	TokenIssuer   string `yaml:"token_issuer"`
@@ -151,6 +156,9 @@ func (c *Config) Validate() error {
 		if err := checkHTTPURL(c.JWKSURL); err != nil {
 			add("jwks_url: %w", err)
 		}
+	}
+	if c.JWKSMaxAge < 0 {
+		add("jwks_max_age: must not be negative")
 	}
 	if c.PolicyURL != "" {
 		if err := checkHTTPURL(c.PolicyURL); err != nil {

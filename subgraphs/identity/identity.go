@@ -47,7 +47,23 @@ type Config struct {
 	AccessTTL time.Duration
 	// RefreshTTL is the lifetime of refresh tokens (DefaultRefreshTTL when zero).
 	RefreshTTL time.Duration
+	// KeyReloadInterval is how often the signing keys are reread from
+	// Postgres, so that a rotation or retirement made by `studio keys` (or
+	// another replica) reaches this one (DefaultKeyReloadInterval when zero).
+	KeyReloadInterval time.Duration
+	// KeyRetireAfter is how long a replaced signing key stays published after
+	// its successor became active; then the reload retires it
+	// (AccessTTL + DefaultKeyRetireMargin when zero).
+	KeyRetireAfter time.Duration
 }
+
+// Defaults of signing-key rotation.
+const (
+	DefaultKeyReloadInterval = 30 * time.Second
+	// DefaultKeyRetireMargin covers the verifiers' clock leeway (30 s) and the
+	// replicas still signing with the old key until their next reload.
+	DefaultKeyRetireMargin = 5 * time.Minute
+)
 
 func (c *Config) defaults() {
 	if c.Issuer == "" {
@@ -58,6 +74,12 @@ func (c *Config) defaults() {
 	}
 	if c.RefreshTTL == 0 {
 		c.RefreshTTL = DefaultRefreshTTL
+	}
+	if c.KeyReloadInterval == 0 {
+		c.KeyReloadInterval = DefaultKeyReloadInterval
+	}
+	if c.KeyRetireAfter == 0 {
+		c.KeyRetireAfter = c.AccessTTL + DefaultKeyRetireMargin
 	}
 }
 
@@ -73,6 +95,12 @@ func (c Config) Validate() error {
 	if c.RefreshTTL < 0 {
 		errs = append(errs, errors.New("identity: RefreshTTL must not be negative"))
 	}
+	if c.KeyReloadInterval < 0 || c.KeyRetireAfter < 0 {
+		errs = append(errs, errors.New("identity: KeyReloadInterval and KeyRetireAfter must not be negative"))
+	}
+	if c.KeyRetireAfter > 0 && c.KeyRetireAfter < c.AccessTTL {
+		errs = append(errs, errors.New("identity: KeyRetireAfter must not be shorter than AccessTTL (valid tokens would lose their key)"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -85,6 +113,7 @@ type Option = kit.Option
 // Service is a running identity subgraph.
 type Service struct {
 	*kit.Service
+	cfg    Config
 	store  *store.Store
 	signer *auth.Signer
 }
@@ -106,47 +135,125 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Service, err error
 		}
 	}()
 	st := store.New(svc.DB())
-	signer, err := loadSigner(ctx, st, cfg.Issuer, cfg.Audience)
-	if err != nil {
-		return nil, fmt.Errorf("identity: %w", err)
+	s := &Service{Service: svc, cfg: cfg, store: st,
+		signer: auth.NewSigner("", nil, cfg.Issuer, auth.SignAudience(cfg.Audience))}
+	if err := s.ReloadKeys(ctx); err != nil {
+		return nil, err
 	}
+	signer := s.signer
 	res := &graph.Resolver{Store: st, Signer: signer, Sessions: svc.Sessions(), AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, Loaders: loaders.New(st)}
 	if err := svc.Serve(ctx, kit.API{
 		Schema:   generated.NewExecutableSchema(generated.Config{Resolvers: res}),
 		Loaders:  res.Loaders,
 		Verifier: signer,
 		Routes:   map[string]http.Handler{"GET /.well-known/jwks.json": signer.JWKSHandler()},
+		Mounts:   []kit.MountFunc{s.reloadKeysEvery(cfg.KeyReloadInterval)},
 	}); err != nil {
 		return nil, err
 	}
-	return &Service{Service: svc, store: st, signer: signer}, nil
+	return s, nil
 }
 
-// loadSigner returns the signer for the key stored in the database, creating
-// the key on first start.
-func loadSigner(ctx context.Context, st *store.Store, issuer, audience string) (*auth.Signer, error) {
-	kid, pemBytes, err := st.SigningKey(ctx, func() (string, []byte, error) {
-		key, err := auth.GenerateKey()
-		if err != nil {
-			return "", nil, err
-		}
-		der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-		if err != nil {
-			return "", nil, err
-		}
-		sum := sha256.Sum256(der)
-		kid := base64.RawURLEncoding.EncodeToString(sum[:12])
-		pemBytes, err := auth.MarshalKey(key)
-		return kid, pemBytes, err
-	})
+// newKey generates a signing key and its kid (a hash of its public key).
+func newKey() (kid string, pemBytes []byte, err error) {
+	key, err := auth.GenerateKey()
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	key, err := auth.ParseKey(pemBytes)
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	return auth.NewSigner(kid, key, issuer, auth.SignAudience(audience)), nil
+	sum := sha256.Sum256(der)
+	pemBytes, err = auth.MarshalKey(key)
+	return base64.RawURLEncoding.EncodeToString(sum[:12]), pemBytes, err
+}
+
+// ReloadKeys retires the keys superseded for longer than KeyRetireAfter,
+// then rereads the published keys (creating the first on first start) and
+// gives them to the signer: it signs with the active key and publishes all.
+func (s *Service) ReloadKeys(ctx context.Context) error {
+	retired, err := s.store.RetireSupersededKeys(ctx, s.cfg.KeyRetireAfter)
+	if err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
+	if len(retired) > 0 {
+		s.Log().InfoContext(ctx, "signing keys retired", "kids", retired)
+	}
+	rows, err := s.store.SigningKeys(ctx, newKey)
+	if err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
+	keys := make([]auth.Key, 0, len(rows))
+	for _, r := range rows {
+		k, err := auth.ParseKey(r.PEM)
+		if err != nil {
+			return fmt.Errorf("identity: signing key %s: %w", r.Kid, err)
+		}
+		keys = append(keys, auth.Key{ID: r.Kid, Key: k})
+	}
+	if len(keys) == 0 {
+		return errors.New("identity: no signing key")
+	}
+	if err := s.signer.SetKeys(keys[0].ID, keys); err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
+	return nil
+}
+
+// reloadKeysEvery reloads the signing keys every interval until Close.
+func (s *Service) reloadKeysEvery(interval time.Duration) kit.MountFunc {
+	return func(ctx context.Context, m *kit.Mount) (func(), error) {
+		ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			t := time.NewTicker(interval)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if err := s.ReloadKeys(ctx); err != nil && ctx.Err() == nil {
+						m.Log.WarnContext(ctx, "signing keys not reloaded; the current ones stay in use", "error", err)
+					}
+				}
+			}
+		}()
+		return func() { cancel(); <-done }, nil
+	}
+}
+
+// RotateKey creates a new signing key, published in the JWKS at once and
+// signing new tokens from activateAfter on (every replica rereads the keys
+// within KeyReloadInterval: an activation later than that means no verifier
+// meets the new kid before the JWKS it fetches carries it). The old key
+// keeps verifying its tokens until it is retired. It returns the new kid.
+func (s *Service) RotateKey(ctx context.Context, activateAfter time.Duration) (string, error) {
+	kid, pemBytes, err := newKey()
+	if err != nil {
+		return "", fmt.Errorf("identity: %w", err)
+	}
+	if err := s.store.AddSigningKey(ctx, kid, pemBytes, time.Now().Add(activateAfter)); err != nil {
+		return "", fmt.Errorf("identity: %w", err)
+	}
+	return kid, s.ReloadKeys(ctx)
+}
+
+// RetireKey takes a replaced key out of the JWKS now (e.g. a compromised
+// one): tokens it signed stop being accepted once verifiers refresh their
+// keys (auth.DefaultMaxKeyAge). The active key cannot be retired.
+func (s *Service) RetireKey(ctx context.Context, kid string) error {
+	if err := s.store.RetireSigningKey(ctx, kid); err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
+	return s.ReloadKeys(ctx)
+}
+
+// SigningKeys lists the published signing keys, the active one first.
+func (s *Service) SigningKeys(ctx context.Context) ([]store.SigningKey, error) {
+	return s.store.SigningKeys(ctx, newKey)
 }
 
 // Signer returns the access-token signer (also a Verifier of its tokens).

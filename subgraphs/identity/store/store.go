@@ -332,28 +332,117 @@ func (s *Store) RevokeUserRefreshTokens(ctx context.Context, orgID, userID strin
 	return nil
 }
 
-// SigningKey returns the active signing key (kid and PEM), creating it with
-// generate when there is none. Concurrent first starts agree on one key.
-func (s *Store) SigningKey(ctx context.Context, generate func() (kid string, pem []byte, err error)) (string, []byte, error) {
-	var kid, pemText string
+// SigningKey is a stored token-signing key.
+type SigningKey struct {
+	Kid string
+	PEM []byte
+	// ActivatesAt is when the key starts signing (it is published before).
+	ActivatesAt time.Time
+	CreatedAt   time.Time
+}
+
+// activeKeySQL selects the active key: the newest whose activation has come.
+const activeKeySQL = `SELECT kid FROM signing_keys WHERE retired_at IS NULL AND activates_at <= now()
+	ORDER BY activates_at DESC, created_at DESC, kid DESC LIMIT 1`
+
+// SigningKeys returns the published (not retired) signing keys, the active
+// one first, then the others by activation, newest first. On first start
+// (no key at all) it creates one with generate; concurrent first starts
+// agree on one key.
+func (s *Store) SigningKeys(ctx context.Context, generate func() (kid string, pem []byte, err error)) ([]SigningKey, error) {
+	var keys []SigningKey
 	err := pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('studio.identity.signing_keys'))"); err != nil {
 			return err
 		}
-		err := tx.QueryRow(ctx, "SELECT kid, private_key_pem FROM signing_keys ORDER BY created_at, kid LIMIT 1").Scan(&kid, &pemText)
-		if err == nil || !errors.Is(err, pgx.ErrNoRows) {
+		var n int
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM signing_keys").Scan(&n); err != nil {
 			return err
 		}
-		newKid, pemBytes, err := generate()
+		if n == 0 {
+			kid, pemBytes, err := generate()
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, "INSERT INTO signing_keys (kid, private_key_pem) VALUES ($1, $2)", kid, string(pemBytes)); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.Query(ctx, `SELECT kid, private_key_pem, activates_at, created_at FROM signing_keys WHERE retired_at IS NULL
+			ORDER BY kid = (`+activeKeySQL+`) IS TRUE DESC, activates_at DESC, created_at DESC, kid DESC`)
 		if err != nil {
 			return err
 		}
-		kid, pemText = newKid, string(pemBytes)
-		_, err = tx.Exec(ctx, "INSERT INTO signing_keys (kid, private_key_pem) VALUES ($1, $2)", kid, pemText)
+		keys, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (SigningKey, error) {
+			var k SigningKey
+			var pemText string
+			err := row.Scan(&k.Kid, &pemText, &k.ActivatesAt, &k.CreatedAt)
+			k.PEM = []byte(pemText)
+			return k, err
+		})
 		return err
 	})
 	if err != nil {
-		return "", nil, fmt.Errorf("signing key: %w", err)
+		return nil, fmt.Errorf("signing keys: %w", err)
 	}
-	return kid, []byte(pemText), nil
+	return keys, nil
+}
+
+// AddSigningKey stores a new signing key, published at once and signing
+// from activatesAt.
+func (s *Store) AddSigningKey(ctx context.Context, kid string, pemBytes []byte, activatesAt time.Time) error {
+	_, err := s.Pool().Exec(ctx, "INSERT INTO signing_keys (kid, private_key_pem, activates_at) VALUES ($1, $2, $3)", kid, string(pemBytes), activatesAt)
+	if err != nil {
+		return fmt.Errorf("add signing key: %w", err)
+	}
+	return nil
+}
+
+// ErrActiveKey refuses to retire the key that signs new tokens.
+var ErrActiveKey = errors.New("the active signing key cannot be retired: rotate first")
+
+// RetireSigningKey takes key kid out of the JWKS now (tokens it signed stop
+// being accepted). The active key cannot be retired (ErrActiveKey); an
+// unknown or already retired key gives ErrNotFound.
+func (s *Store) RetireSigningKey(ctx context.Context, kid string) error {
+	var active string
+	err := pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('studio.identity.signing_keys'))"); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, activeKeySQL).Scan(&active); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if kid == active {
+			return ErrActiveKey
+		}
+		tag, err := tx.Exec(ctx, "UPDATE signing_keys SET retired_at = now() WHERE kid = $1 AND retired_at IS NULL", kid)
+		if err == nil && tag.RowsAffected() == 0 {
+			return ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("retire signing key %s: %w", kid, err)
+	}
+	return nil
+}
+
+// RetireSupersededKeys retires every key that was replaced at least `after`
+// ago: the keys activated before a key whose activation is older than
+// now - after. With after at least the access tokens' lifetime, no valid
+// token carries a retired key. It returns the kids retired.
+func (s *Store) RetireSupersededKeys(ctx context.Context, after time.Duration) ([]string, error) {
+	rows, err := s.Pool().Query(ctx, `UPDATE signing_keys SET retired_at = now()
+		WHERE retired_at IS NULL AND activates_at < (SELECT max(activates_at) FROM signing_keys
+			WHERE retired_at IS NULL AND activates_at <= now() - make_interval(secs => $1))
+		RETURNING kid`, after.Seconds())
+	if err != nil {
+		return nil, fmt.Errorf("retire superseded keys: %w", err)
+	}
+	kids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("retire superseded keys: %w", err)
+	}
+	return kids, nil
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/studio-platform/studio/subgraphs/documents/objects"
 	docstore "github.com/studio-platform/studio/subgraphs/documents/store"
 	"github.com/studio-platform/studio/subgraphs/identity"
+	"github.com/studio-platform/studio/subgraphs/identity/sso"
 	"github.com/studio-platform/studio/subgraphs/kit"
 	"github.com/studio-platform/studio/subgraphs/policy"
 )
@@ -228,7 +229,12 @@ func runSubgraph(ctx context.Context, args []string) error {
 	var srvOpts []serve.ServerOption
 	switch name {
 	case identity.Name:
-		svc, err := identity.New(ctx, identity.Config{DatabaseURL: dbURL}, kit.WithLogger(log), evs, sess)
+		public := os.Getenv(sso.EnvPublicURL)
+		if public == "" {
+			public = "http://" + addr
+		}
+		svc, err := identity.New(ctx, identity.Config{DatabaseURL: dbURL, RedisURL: *redisURL, PublicURL: public, OIDC: sso.ProvidersFromEnv(os.Getenv)},
+			kit.WithLogger(log), evs, sess)
 		if err != nil {
 			return err
 		}
@@ -432,7 +438,12 @@ func runDev(ctx context.Context, args []string) error {
 		PolicyAddr:     addrs[policy.Name],
 		Seed:           true,
 		RouterEdge:     devEdge(stack.RedisURL),
-	}, platform.WithLogger(log))
+	}, platform.WithLogger(log), platform.WithIdentityConfig(func(c *identity.Config) {
+		if u := os.Getenv(sso.EnvPublicURL); u != "" {
+			c.PublicURL = u
+		}
+		c.OIDC = sso.ProvidersFromEnv(os.Getenv)
+	}))
 	if err != nil {
 		return err
 	}

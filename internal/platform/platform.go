@@ -79,14 +79,15 @@ func (c Config) Validate() error {
 type Option func(*options)
 
 type options struct {
-	log        *slog.Logger
-	identity   []identity.Option
-	compliance []compliance.Option
-	documents  []documents.Option
-	policy     []policy.Option
-	router     []router.Option
-	routerCfg  []func(*router.Config)
-	wrap       map[string]func(http.Handler) http.Handler
+	log         *slog.Logger
+	identity    []identity.Option
+	identityCfg []func(*identity.Config)
+	compliance  []compliance.Option
+	documents   []documents.Option
+	policy      []policy.Option
+	router      []router.Option
+	routerCfg   []func(*router.Config)
+	wrap        map[string]func(http.Handler) http.Handler
 }
 
 // WithRouterConfig changes the router's configuration before it starts
@@ -107,6 +108,13 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // WithIdentityOptions passes options to the identity subgraph.
 func WithIdentityOptions(opts ...identity.Option) Option {
 	return func(o *options) { o.identity = append(o.identity, opts...) }
+}
+
+// WithIdentityConfig changes identity's configuration before it starts (the
+// database, Redis and PublicURL, identity's own URL, are set already), e.g.
+// to add OpenID providers.
+func WithIdentityConfig(fn func(*identity.Config)) Option {
+	return func(o *options) { o.identityCfg = append(o.identityCfg, fn) }
 }
 
 // WithComplianceOptions passes options to the compliance subgraph.
@@ -205,7 +213,11 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 		shared = append(shared, kit.WithSessions(sessions))
 		o.router = append([]router.Option{router.WithSessions(sessions)}, o.router...)
 	}
-	p.Identity, err = identity.New(ctx, identity.Config{DatabaseURL: cfg.DatabaseURL},
+	icfg := identity.Config{DatabaseURL: cfg.DatabaseURL, RedisURL: cfg.RedisURL, PublicURL: p.IdentityURL}
+	for _, fn := range o.identityCfg {
+		fn(&icfg)
+	}
+	p.Identity, err = identity.New(ctx, icfg,
 		append(append([]identity.Option{kit.WithLogger(o.log.With("service", "identity"))}, shared...), o.identity...)...)
 	if err != nil {
 		closeAll(idLn, compLn, docLn, polLn, routerLn)

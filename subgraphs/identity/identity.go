@@ -15,12 +15,16 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/studio-platform/studio/internal/auth"
+	"github.com/studio-platform/studio/internal/health"
 	"github.com/studio-platform/studio/subgraphs/demo"
 	"github.com/studio-platform/studio/subgraphs/identity/graph"
 	"github.com/studio-platform/studio/subgraphs/identity/graph/generated"
 	"github.com/studio-platform/studio/subgraphs/identity/loaders"
 	"github.com/studio-platform/studio/subgraphs/identity/password"
+	"github.com/studio-platform/studio/subgraphs/identity/sso"
 	"github.com/studio-platform/studio/subgraphs/identity/store"
 	"github.com/studio-platform/studio/subgraphs/kit"
 )
@@ -55,6 +59,18 @@ type Config struct {
 	// its successor became active; then the reload retires it
 	// (AccessTTL + DefaultKeyRetireMargin when zero).
 	KeyRetireAfter time.Duration
+	// PublicURL is where browsers reach identity (e.g.
+	// https://api.example.com/identity): the base of the single sign-on
+	// callback URLs (package sso).
+	PublicURL string
+	// OIDC are the OpenID providers users may sign in with (sso.Google,
+	// sso.Microsoft, or any discoverable provider); none: OIDC sign-in off.
+	OIDC []sso.OIDCProvider
+	// SSOHTTPClient talks to the identity providers (default: 15 s timeout).
+	SSOHTTPClient *http.Client
+	// RedisURL keeps the sign-ins in progress (state, nonce, PKCE verifier);
+	// required with OIDC.
+	RedisURL string
 }
 
 // Defaults of signing-key rotation.
@@ -101,7 +117,19 @@ func (c Config) Validate() error {
 	if c.KeyRetireAfter > 0 && c.KeyRetireAfter < c.AccessTTL {
 		errs = append(errs, errors.New("identity: KeyRetireAfter must not be shorter than AccessTTL (valid tokens would lose their key)"))
 	}
+	if c.ssoOn() && c.RedisURL == "" {
+		errs = append(errs, errors.New("identity: RedisURL is required for single sign-on (OIDC)"))
+	}
+	if err := c.sso().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("identity: %w", err))
+	}
 	return errors.Join(errs...)
+}
+
+func (c Config) ssoOn() bool { return len(c.OIDC) > 0 }
+
+func (c Config) sso() sso.Config {
+	return sso.Config{PublicURL: c.PublicURL, OIDC: c.OIDC, HTTPClient: c.SSOHTTPClient}
 }
 
 // Option configures New: kit.WithLogger, kit.WithQueryTracer, kit.WithVerifier
@@ -142,16 +170,42 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Service, err error
 	}
 	signer := s.signer
 	res := &graph.Resolver{Store: st, Signer: signer, Sessions: svc.Sessions(), AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, Loaders: loaders.New(st)}
-	if err := svc.Serve(ctx, kit.API{
+	api := kit.API{
 		Schema:   generated.NewExecutableSchema(generated.Config{Resolvers: res}),
 		Loaders:  res.Loaders,
 		Verifier: signer,
 		Routes:   map[string]http.Handler{"GET /.well-known/jwks.json": signer.JWKSHandler()},
 		Mounts:   []kit.MountFunc{s.reloadKeysEvery(cfg.KeyReloadInterval)},
-	}); err != nil {
+	}
+	if cfg.ssoOn() {
+		api.Mounts = append(api.Mounts, mountSSO(cfg, res))
+	}
+	if err := svc.Serve(ctx, api); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// mountSSO serves the single sign-on routes (package sso), with their own
+// Redis client for the sign-ins in progress.
+func mountSSO(cfg Config, accounts sso.Accounts) kit.MountFunc {
+	return func(ctx context.Context, m *kit.Mount) (func(), error) {
+		o, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("sso: %w", err)
+		}
+		rdb := redis.NewClient(o)
+		h, err := sso.New(cfg.sso(), accounts, rdb, m.Log)
+		if err != nil {
+			rdb.Close()
+			return nil, err
+		}
+		for pattern, rh := range h.Routes() {
+			m.Handle(pattern, rh)
+		}
+		m.Check(health.Check{Name: "redis", Fn: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
+		return func() { _ = rdb.Close() }, nil
+	}
 }
 
 // newKey generates a signing key and its kid (a hash of its public key).

@@ -60,6 +60,17 @@ func (r *Resolver) issue(ctx context.Context, u *model.User) (*model.AuthPayload
 	return r.payload(u, t.FamilyID, refresh)
 }
 
+// SignInExternal starts a session for the user an external identity provider
+// signed in (package sso): store.ExternalUser finds or links the user, then
+// the tokens are issued as by login.
+func (r *Resolver) SignInExternal(ctx context.Context, ext store.ExternalIdentity) (*model.AuthPayload, error) {
+	u, err := r.Store.ExternalUser(ctx, ext)
+	if err != nil {
+		return nil, err
+	}
+	return r.issue(ctx, u)
+}
+
 // errSessionsUnavailable is what the client sees when Redis is down.
 func errSessionsUnavailable(err error) error {
 	return &kit.Error{Code: kit.CodeServiceUnavailable, Message: "sessions are unavailable, try again later", Err: err}

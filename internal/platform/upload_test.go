@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/studio-platform/studio/router/config"
 	"github.com/studio-platform/studio/router/upload"
 	"github.com/studio-platform/studio/subgraphs/demo"
+	"github.com/studio-platform/studio/subgraphs/documents/pdfgen"
 )
 
 // uploadLimit is the router's file limit in these tests (the documents
@@ -254,4 +257,54 @@ func TestUploadThroughRouter(t *testing.T) {
 		require.JSONEq(t, `{"filename":"one.txt"}`, string(r.Data["a"]))
 		require.JSONEq(t, `{"filename":"two.txt"}`, string(r.Data["b"]))
 	})
+}
+
+// TestUploadedPDFIsProcessed is issue 10's acceptance: a 5 MB PDF (text
+// pages and a scanned-like image, written in the test) uploaded through the
+// router with the multipart spec ends as a PROCESSED document whose chunks
+// hold its text.
+func TestUploadedPDFIsProcessed(t *testing.T) {
+	g := startUploads(t)
+	tok := g.login(t, demo.DemoUser.Email)
+	doc := pdfgen.Doc{Title: "Access control policy", PadBytes: 5_000_000}
+	for p := 1; p <= 20; p++ {
+		doc.Pages = append(doc.Pages, append([]string{fmt.Sprintf("Section %d of the access control policy.", p)}, pdfgen.Paragraphs("production access", p, 6)...))
+	}
+	var pdf bytes.Buffer
+	require.NoError(t, pdfgen.Write(&pdf, doc))
+	require.Greater(t, pdf.Len(), 5_000_000)
+	require.Less(t, pdf.Len(), uploadLimit)
+
+	status, r := multipartPost(t, g.p.RouterURL, bearer(tok), uploadOperations(map[string]any{"projectId": demo.ProjectID, "filename": "access-control.pdf"}),
+		map[string][]string{"0": {"variables.in.file"}}, part{"0", "scan.pdf", bytes.NewReader(pdf.Bytes())})
+	require.Equal(t, http.StatusOK, status)
+	require.Empty(t, r.Errors)
+	var d struct{ ID, ContentType string }
+	require.NoError(t, json.Unmarshal(r.Data["uploadDocument"], &d))
+	require.Equal(t, "application/pdf", d.ContentType)
+
+	var out struct {
+		Document struct {
+			Status string
+			Jobs   struct{ Nodes []struct{ State string } }
+		}
+	}
+	require.Eventually(t, func() bool {
+		resp := g.post(t, tok, `query($id: ID!) { document(id: $id) { status jobs(first: 1) { nodes { state } } } }`, map[string]any{"id": d.ID})
+		require.Empty(t, resp.Errors)
+		require.NoError(t, json.Unmarshal(resp.Data["document"], &out.Document))
+		return out.Document.Status == "PROCESSED" || out.Document.Status == "FAILED"
+	}, 60*time.Second, 50*time.Millisecond)
+	require.Equal(t, "PROCESSED", out.Document.Status, "%+v", out)
+	chunks, err := g.p.Documents.Store().Chunks(context.Background(), demo.OrgID, d.ID, 500)
+	require.NoError(t, err)
+	require.Greater(t, len(chunks), 10)
+	var text strings.Builder
+	for _, c := range chunks {
+		text.WriteString(strings.Join(strings.Fields(c.Content), " ") + " ")
+	}
+	for _, want := range []string{"Access control policy", "Section 1 of the access control policy.", "Section 20 of the access control policy.",
+		"20.6 Production access: the owner reviews production access every quarter"} {
+		require.Contains(t, text.String(), want)
+	}
 }

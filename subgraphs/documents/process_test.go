@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/studio-platform/studio/subgraphs/documents/graph"
 	"github.com/studio-platform/studio/subgraphs/documents/graph/model"
 	"github.com/studio-platform/studio/subgraphs/documents/objects"
+	"github.com/studio-platform/studio/subgraphs/documents/pdfgen"
 	"github.com/studio-platform/studio/subgraphs/documents/process"
 	"github.com/studio-platform/studio/subgraphs/documents/store"
 	"github.com/studio-platform/studio/subgraphs/internal/eventtest"
@@ -308,4 +310,45 @@ func TestSplit(t *testing.T) {
 	require.Len(t, process.Split("é"+strings.Repeat("x", 9), 10, 0), 1, "characters, not bytes")
 	_ = graph.Limits{}
 	_ = testenv.Stack
+}
+
+// TestProcessingExtractsPDF: a multi-page PDF written in the test (fpdf) is
+// processed into chunks holding every page's text in order; a file that only
+// looks like a PDF fails as poison.
+func TestProcessingExtractsPDF(t *testing.T) {
+	e := startProcessing(t, 1, process.Config{ChunkSize: 400, Overlap: 80})
+	org := uuid.NewString()
+	tok := e.token(t, org, uuid.NewString())
+	ctx := context.Background()
+
+	doc := pdfgen.Doc{Title: "Information security policy"}
+	for p := 1; p <= 3; p++ {
+		doc.Pages = append(doc.Pages, append([]string{fmt.Sprintf("Marker of page %d.", p)}, pdfgen.Paragraphs("access control", p, 4)...))
+	}
+	var buf bytes.Buffer
+	require.NoError(t, pdfgen.Write(&buf, doc))
+	d := uploadBytes(t, e, tok, "security.pdf", buf.Bytes())
+	require.Equal(t, objects.TypePDF, d.ContentType)
+	e.waitJob(t, org, d.ID, model.JobStateSucceeded)
+	chunks, err := e.svc.Store().Chunks(ctx, org, d.ID, 100)
+	require.NoError(t, err)
+	require.Greater(t, len(chunks), 2)
+	var all []string
+	for _, c := range chunks {
+		all = append(all, strings.Join(strings.Fields(c.Content), " "))
+	}
+	text := strings.Join(all, " ")
+	require.True(t, strings.HasPrefix(text, "Information security policy Marker of page 1."), text[:80])
+	last := -1
+	for p := 1; p <= 3; p++ {
+		i := strings.Index(text, fmt.Sprintf("Marker of page %d.", p))
+		require.Greater(t, i, last, "page %d in order", p)
+		last = i
+		require.Contains(t, text, fmt.Sprintf("%d.4 Access control: the owner reviews access control every quarter", p))
+	}
+
+	bad := uploadBytes(t, e, tok, "broken.pdf", []byte("%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"))
+	job := e.waitJob(t, org, bad.ID, model.JobStateFailed)
+	require.Equal(t, 1, job.Attempts, "poison is not retried")
+	require.Contains(t, *job.Error, "PDF")
 }

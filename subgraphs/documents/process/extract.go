@@ -46,6 +46,8 @@ func Extract(r io.Reader, contentType, sha256Hex string, maxBytes int64) (string
 		return string(raw), nil
 	case objects.TypeHTML:
 		return htmlText(raw)
+	case objects.TypePDF:
+		return pdfText(raw)
 	case objects.TypePNG, objects.TypeJPEG:
 		return "", nil // no text
 	default:

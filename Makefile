@@ -35,7 +35,13 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
-test-go:
+# The Node clients of the subscription tests (test/js: graphql-ws, graphql-sse),
+# installed from the committed lock file; run by internal/platform's tests.
+JS_DEPS := test/js/node_modules/.package-lock.json
+$(JS_DEPS): test/js/package-lock.json
+	npm ci --prefix test/js --no-audit --no-fund
+
+test-go: $(JS_DEPS)
 	$(GO) test -race -count=1 ./...
 
 clean:

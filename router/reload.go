@@ -28,6 +28,21 @@ func (r *Router) Do(ctx context.Context, req gateway.Request) *gateway.Response 
 	return r.cur.Load().gw.Do(ctx, req)
 }
 
+// IsSubscription reports whether req is a subscription (subscribe.Source).
+func (r *Router) IsSubscription(ctx context.Context, req gateway.Request) bool {
+	return r.cur.Load().gw.IsSubscription(ctx, req)
+}
+
+// Subscribe prepares a subscription on the current supergraph
+// (subscribe.Source); it keeps that supergraph until it ends.
+func (r *Router) Subscribe(ctx context.Context, req gateway.Request) (*gateway.Subscription, *gateway.Response) {
+	return r.cur.Load().gw.Subscribe(ctx, req)
+}
+
+// SubgraphURL is a subgraph's routing URL on the current supergraph
+// (subscribe.Source).
+func (r *Router) SubgraphURL(name string) string { return r.cur.Load().tc.URL(name) }
+
 // ErrNoFile is returned by Reload for a router built from SupergraphSDL.
 var ErrNoFile = errors.New("router: no supergraph file to reload")
 

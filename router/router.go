@@ -32,6 +32,7 @@ import (
 	"github.com/studio-platform/studio/router/gateway"
 	"github.com/studio-platform/studio/router/limits"
 	"github.com/studio-platform/studio/router/server"
+	"github.com/studio-platform/studio/router/subscribe"
 	"github.com/studio-platform/studio/router/supergraph"
 	"github.com/studio-platform/studio/router/transport"
 	"github.com/studio-platform/studio/router/upload"
@@ -121,6 +122,9 @@ type Config struct {
 	// before a probe (transport.DefaultBreakerCooldown when zero).
 	BreakerFailures int
 	BreakerCooldown time.Duration
+	// Subscriptions bounds subscription clients (subscribe.Config's
+	// defaults for zero fields).
+	Subscriptions subscribe.Config
 }
 
 // ConfigFrom maps a configuration file (router/config) onto a Config.
@@ -238,6 +242,7 @@ func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.client 
 type Router struct {
 	cfg     Config
 	handler http.Handler
+	subs    *subscribe.Service
 	metrics *metrics.Metrics
 	redis   *redis.Client // nil without Edge.Redis.URL
 	log     *slog.Logger
@@ -390,6 +395,12 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 	if verifier != nil {
 		srvOpts = append(srvOpts, server.WithVerifier(verifier))
 	}
+	subOpts := []subscribe.Option{subscribe.WithLogger(o.log), subscribe.WithVerifier(verifier)}
+	if o.client != nil {
+		subOpts = append(subOpts, subscribe.WithHTTPClient(o.client))
+	}
+	r.subs = subscribe.New(r, cfg.Subscriptions, subOpts...)
+	srvOpts = append(srvOpts, server.WithSubscriptions(r.subs))
 	if cfg.MaxBodyBytes > 0 {
 		srvOpts = append(srvOpts, server.WithMaxBodyBytes(cfg.MaxBodyBytes))
 	}
@@ -417,7 +428,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Router, error) {
 // request timeout plus 10 s, idle keep-alive connections closed after
 // DefaultIdleTimeout; and active_connections kept by its ConnState hook.
 func (r *Router) Server(addr string) *http.Server {
-	return &http.Server{
+	srv := &http.Server{
 		Addr:              addr,
 		Handler:           r.handler,
 		ReadHeaderTimeout: DefaultReadHeaderTimeout,
@@ -427,7 +438,19 @@ func (r *Router) Server(addr string) *http.Server {
 		MaxHeaderBytes:    DefaultMaxHeaderBytes,
 		ConnState:         r.metrics.ConnState,
 	}
+	// Shutdown ends the subscriptions (hijacked WebSockets are not the
+	// server's to close; streaming responses end once told).
+	srv.RegisterOnShutdown(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = r.subs.Shutdown(ctx)
+	})
+	return srv
 }
+
+// Subscriptions is the router's subscription service (its Shutdown ends
+// every stream; Server's http.Server calls it on Shutdown).
+func (r *Router) Subscriptions() *subscribe.Service { return r.subs }
 
 // subgraphMetrics counts and times every subgraph request and shows each
 // breaker's state.

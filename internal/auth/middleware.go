@@ -57,16 +57,9 @@ func Middleware(v Verifier) func(http.Handler) http.Handler {
 // unavailable.
 // The body is a GraphQL error response; it never includes internal details.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	status, code, msg := http.StatusUnauthorized, "UNAUTHENTICATED", "invalid token"
-	switch {
-	case errors.Is(err, ErrExpiredToken):
-		msg = "token expired"
-	case errors.Is(err, ErrNoToken):
-		msg = "authentication required"
-	case errors.Is(err, ErrSessionEnded):
-		msg = "session ended"
-	case IsUnavailable(err):
-		status, code, msg = http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "cannot verify token now, try again later"
+	status, code, msg := http.StatusUnauthorized, "UNAUTHENTICATED", ErrorMessage(err)
+	if IsUnavailable(err) {
+		status, code = http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE"
 	}
 	if status == http.StatusUnauthorized {
 		if errors.Is(err, ErrNoToken) {
@@ -89,4 +82,20 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	_ = json.NewEncoder(w).Encode(struct {
 		Errors []gqlErr `json:"errors"`
 	}{[]gqlErr{{Message: msg, Extensions: map[string]string{"code": code}}}})
+}
+
+// ErrorMessage is what a client is told about a token that failed
+// verification (never internal details).
+func ErrorMessage(err error) string {
+	switch {
+	case errors.Is(err, ErrExpiredToken):
+		return "token expired"
+	case errors.Is(err, ErrNoToken):
+		return "authentication required"
+	case errors.Is(err, ErrSessionEnded):
+		return "session ended"
+	case IsUnavailable(err):
+		return "cannot verify token now, try again later"
+	}
+	return "invalid token"
 }

@@ -63,6 +63,10 @@ const MaxMessageBytes = 1 << 20
 // websocket.CloseError with the peer's code and reason when it closed.
 var ErrClosed = errors.New("gqlws: connection closed")
 
+// ErrUnauthorized: the server refused the upgrade's token (HTTP 401), or
+// closed the connection with 4401 / 4403 at connection_init.
+var ErrUnauthorized = errors.New("gqlws: unauthorized")
+
 // OperationError is an `error` message: the operation failed before any
 // result (its GraphQL errors are in Payload, a JSON array).
 type OperationError struct {
@@ -113,9 +117,12 @@ func Dial(ctx context.Context, url string, opts ...DialOption) (*Client, error) 
 	for _, o := range opts {
 		o(&cfg)
 	}
-	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{
+	conn, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{
 		HTTPHeader: cfg.header, HTTPClient: cfg.client, Subprotocols: []string{Protocol}})
 	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusUnauthorized {
+			return nil, fmt.Errorf("%w: %w", ErrUnauthorized, err)
+		}
 		return nil, fmt.Errorf("gqlws: dial: %w", err)
 	}
 	conn.SetReadLimit(MaxMessageBytes)
@@ -138,6 +145,9 @@ func Dial(ctx context.Context, url string, opts ...DialOption) (*Client, error) 
 		m, err := read(ctx, conn)
 		if err != nil {
 			conn.CloseNow()
+			if code := websocket.CloseStatus(err); code == CloseForbidden || code == CloseUnauthorized {
+				return nil, fmt.Errorf("%w: %w", ErrUnauthorized, err)
+			}
 			return nil, err
 		}
 		if m.Type == Ping {

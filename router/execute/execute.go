@@ -137,6 +137,10 @@ type Request struct {
 	// Uploads, when set, gives the fetches that carry files of a GraphQL
 	// multipart request what makes their requests multipart (router/upload).
 	Uploads Uploads
+	// Event, for a subscription, is one result the owning subgraph streamed
+	// ({"data", "errors"}): it stands for the plan's root fetch, and the rest
+	// of the plan (entity fetches to other subgraphs) completes it.
+	Event []byte
 }
 
 // Uploads says which fetches carry files (router/upload.Request).
@@ -220,14 +224,25 @@ func (r *run) node(ctx context.Context, n plan.Node) {
 }
 
 func (r *run) rootFetch(ctx context.Context, f *plan.Fetch) {
-	err := r.fetch(ctx, f, nil, func(resp *subgraphResponse) {
+	use := func(resp *subgraphResponse) {
 		if resp.hasData {
 			r.merge(0, resp.data)
 		}
 		for _, se := range resp.errors {
 			r.errors = append(r.errors, se.rewrite(f.ServiceName, nil))
 		}
-	})
+	}
+	var err error
+	if r.req.Event != nil && f.OperationKind == "subscription" {
+		r.mu.Lock()
+		var resp *subgraphResponse
+		if resp, err = r.decodeResponse(r.req.Event, 200); err == nil {
+			use(resp)
+		}
+		r.mu.Unlock()
+	} else {
+		err = r.fetch(ctx, f, nil, use)
+	}
 	if err != nil {
 		r.fetchFailed(f, err)
 	}

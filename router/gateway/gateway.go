@@ -227,7 +227,7 @@ func (g *Gateway) Do(ctx context.Context, req Request) *Response {
 	if !acquire(ctx, g.planSlots) {
 		return requestError(KindOK, "SERVICE_UNAVAILABLE", "the request ended while waiting to be planned: %v", ctx.Err())
 	}
-	op, vars, p, decision, resp := g.prepare(ctx, req)
+	op, vars, p, decision, resp := g.prepare(ctx, req, false)
 	<-g.planSlots
 	if resp != nil {
 		return resp
@@ -306,7 +306,7 @@ func acquire(ctx context.Context, slots chan struct{}) bool {
 
 // prepare checks, validates and plans a request (a response when it cannot
 // run); decision keys the authorization decision the plan reflects.
-func (g *Gateway) prepare(ctx context.Context, req Request) (op *ast.OperationDefinition, vars map[string]any, p *plan.Plan, decision string, _ *Response) {
+func (g *Gateway) prepare(ctx context.Context, req Request, subscribe bool) (op *ast.OperationDefinition, vars map[string]any, p *plan.Plan, decision string, _ *Response) {
 	pd := g.document(ctx, req.Query)
 	if pd.kind != KindOK {
 		return nil, nil, nil, "", &Response{Kind: pd.kind, Errors: pd.errs}
@@ -319,8 +319,9 @@ func (g *Gateway) prepare(ctx context.Context, req Request) (op *ast.OperationDe
 	if req.ReadOnly && op.Operation != ast.Query {
 		return nil, nil, nil, "", requestError(KindMethodNotAllowed, "BAD_REQUEST", "%s operations are not allowed over GET; use POST", op.Operation)
 	}
-	if op.Operation == ast.Subscription {
-		return nil, nil, nil, "", requestError(KindBadRequest, "BAD_REQUEST", "subscriptions are not served over this transport")
+	if op.Operation == ast.Subscription && !subscribe {
+		return nil, nil, nil, "", requestError(KindBadRequest, "BAD_REQUEST",
+			"subscriptions are not served over this transport: use a WebSocket (graphql-transport-ws), Accept: text/event-stream or Accept: multipart/mixed;subscriptionSpec=1.0")
 	}
 	if req.Uploads != nil && op.Operation != ast.Mutation {
 		return nil, nil, nil, "", requestError(KindLimit, upload.CodeNotMutation, "files can only be uploaded with a mutation, not a %s", op.Operation)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/studio-platform/studio/router/apq"
 	"github.com/studio-platform/studio/router/gateway"
+	"github.com/studio-platform/studio/router/subscribe"
 	"github.com/studio-platform/studio/router/upload"
 )
 
@@ -44,6 +45,15 @@ type graphqlHandler struct {
 	limits       *limiter // nil when rate limits are off
 	timeout      time.Duration
 	uploads      *upload.Limits // nil: multipart requests are refused
+	subs         Subscriptions  // nil: subscriptions are not served
+}
+
+// Subscriptions serves subscriptions on /graphql (implemented by
+// *subscribe.Service): WebSocket upgrades, and requests whose Accept asks
+// for a stream (text/event-stream, multipart/mixed;subscriptionSpec).
+type Subscriptions interface {
+	ServeWebSocket(w http.ResponseWriter, r *http.Request, header http.Header)
+	ServeStream(w http.ResponseWriter, r *http.Request, mode subscribe.Mode, req gateway.Request, fail func(*gateway.Response))
 }
 
 // httpError is a request the server refuses before execution.
@@ -62,6 +72,14 @@ func badRequest(format string, args ...any) *httpError {
 func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Add("Vary", "Accept")
 	accept := r.Header.Get("Accept")
+	if h.subs != nil && strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		h.subs.ServeWebSocket(w, r, h.forwardHeader(r.Header))
+		return
+	}
+	stream := subscribe.ModeNone
+	if h.subs != nil {
+		stream = subscribe.ModeFor(accept)
+	}
 
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET, POST")
@@ -75,6 +93,9 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	media, ok := negotiate(accept)
+	if stream != subscribe.ModeNone {
+		media, ok = mediaGraphQLResponse, true // request errors before a stream: 4xx
+	}
 	if !ok {
 		writeError(w, mediaJSON, &httpError{http.StatusNotAcceptable, CodeNotAcceptable,
 			"none of the media types in the Accept header is supported: accept application/graphql-response+json or application/json"})
@@ -126,8 +147,18 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		req.IncludePlan, _ = strconv.ParseBool(strings.TrimSpace(r.Header.Get(HeaderQueryPlan)))
 	}
 
+	setOperationName(r.Context(), req.OperationName)
+	if stream != subscribe.ModeNone {
+		h.subs.ServeStream(w, r, stream, req, func(resp *gateway.Response) {
+			status := statusFor(media, resp)
+			if status == http.StatusOK { // no stream to tell it in
+				status = http.StatusServiceUnavailable
+			}
+			writeResponseStatus(w, media, resp, status)
+		})
+		return
+	}
 	ctx := r.Context()
-	setOperationName(ctx, req.OperationName)
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)

@@ -58,6 +58,11 @@ func defaultCode(k gateway.Kind) string {
 // omitted when Response.Data is nil. Request errors without a code get one
 // from the Kind (the Response is not modified: it may be shared).
 func writeResponse(w http.ResponseWriter, media string, resp *gateway.Response) {
+	writeResponseStatus(w, media, resp, statusFor(media, resp))
+}
+
+// writeResponseStatus is writeResponse with the status given.
+func writeResponseStatus(w http.ResponseWriter, media string, resp *gateway.Response, status int) {
 	errs := resp.Errors
 	if code := defaultCode(resp.Kind); code != "" {
 		errs = make([]gateway.Error, len(resp.Errors))
@@ -109,7 +114,6 @@ func writeResponse(w http.ResponseWriter, media string, resp *gateway.Response) 
 	}
 	tail.WriteByte('}')
 
-	status := statusFor(media, resp)
 	if status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", "POST")
 	}

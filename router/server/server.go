@@ -65,6 +65,7 @@ type config struct {
 	accessLog       *slog.Logger
 	tracer          trace.Tracer
 	uploads         *upload.Limits
+	subs            Subscriptions
 }
 
 // WithPersistedQueries resolves APQ hashes and persisted-operation ids
@@ -77,6 +78,9 @@ func WithPersistedQueries(r *apq.Resolver) Option { return func(c *config) { c.p
 // verified claims reach the Executor through the context (auth.ClaimsFromContext).
 // Without a verifier, requests are not authenticated at all.
 func WithVerifier(v auth.Verifier) Option { return func(c *config) { c.verifier = v } }
+
+// WithSubscriptions serves subscriptions on /graphql (see Subscriptions).
+func WithSubscriptions(s Subscriptions) Option { return func(c *config) { c.subs = s } }
 
 // WithMaxBodyBytes bounds the POST body (default 1 MiB); larger bodies get 413.
 func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBodyBytes = n } }
@@ -159,6 +163,7 @@ func New(exec Executor, opts ...Option) http.Handler {
 		persisted:    cfg.persisted,
 		timeout:      cfg.requestTimeout,
 		uploads:      cfg.uploads,
+		subs:         cfg.subs,
 	}
 	if gql.persisted == nil {
 		gql.persisted = apq.NewResolver(apq.WithLogger(cfg.logger))

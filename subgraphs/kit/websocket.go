@@ -39,22 +39,9 @@ func websocketTransport(v auth.Verifier) transport.Websocket {
 			}
 			claims, err := v.Verify(ctx, strings.TrimSpace(token))
 			if err != nil {
-				return ctx, nil, errors.New(tokenMessage(err))
+				return ctx, nil, errors.New(auth.ErrorMessage(err))
 			}
 			return auth.WithClaims(ctx, claims), nil, nil
 		},
 	}
-}
-
-// tokenMessage is what a client is told about a refused token.
-func tokenMessage(err error) string {
-	switch {
-	case errors.Is(err, auth.ErrExpiredToken):
-		return "token expired"
-	case errors.Is(err, auth.ErrSessionEnded):
-		return "session ended"
-	case auth.IsUnavailable(err):
-		return "cannot verify token now, try again later"
-	}
-	return "invalid token"
 }

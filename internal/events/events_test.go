@@ -335,7 +335,8 @@ func TestConsumerRetriesWithBackoffThenDeadLetters(t *testing.T) {
 		msg := lastDead()
 		return msg != nil && strings.HasPrefix(msg.Header.Get(events.HeaderDeadReason), "malformed event:")
 	}, waitFor, tick)
-	require.Equal(t, 3.0, testutil.ToFloat64(m.Consumed(name, "dead_lettered")))
+	// The counter moves just after the dead letter is published: wait for it.
+	require.Eventually(t, func() bool { return testutil.ToFloat64(m.Consumed(name, "dead_lettered")) == 3 }, waitFor, tick)
 
 	// Dead letters, a page at a time.
 	page, err := events.DeadLetters(ctx, f.js, name, 0, 2)

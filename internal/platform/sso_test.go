@@ -17,7 +17,8 @@ import (
 )
 
 // TestSingleSignOnThroughRouter signs the demo user in through real local
-// identity providers started here and uses the resulting access token on
+// identity providers started here (OpenID Connect: mockoidc; SAML: a
+// crewjam/saml IdP, set up by the demo ADMIN through the router) and uses the resulting access token on
 // the real router and subgraphs: it works like a password login's, and
 // logoutAll ends it everywhere at once.
 func TestSingleSignOnThroughRouter(t *testing.T) {
@@ -32,6 +33,26 @@ func TestSingleSignOnThroughRouter(t *testing.T) {
 		r := ssotest.NewBrowser(t).Get(t, p.IdentityURL+"/auth/oidc/google/start")
 		require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
 		var s struct{ AccessToken, RefreshToken string }
+		require.NoError(t, json.Unmarshal(r.Body, &s))
+		usable(t, g, s.AccessToken)
+	})
+
+	t.Run("SAML", func(t *testing.T) {
+		idp := ssotest.StartSAML(t)
+		admin := g.signIn(t, demo.DemoUser.Email)
+		resp := g.post(t, admin.Access, `mutation($m: String!) { setSamlIdentityProvider(metadataXml: $m) { signInUrl } }`,
+			map[string]any{"m": idp.MetadataXML(t)})
+		require.Empty(t, resp.Errors)
+		var set struct{ SignInURL string }
+		require.NoError(t, json.Unmarshal(resp.Data["setSamlIdentityProvider"], &set))
+
+		idp.SignInAs(ssotest.SAMLUser{NameID: "demo-at-idp", Email: demo.DemoUser.Email}, nil)
+		b := ssotest.NewBrowser(t)
+		r := b.Get(t, set.SignInURL)
+		require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
+		r = b.Submit(t, ssotest.FormOf(t, r))
+		require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
+		var s struct{ AccessToken string }
 		require.NoError(t, json.Unmarshal(r.Body, &s))
 		usable(t, g, s.AccessToken)
 	})

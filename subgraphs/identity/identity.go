@@ -61,15 +61,16 @@ type Config struct {
 	KeyRetireAfter time.Duration
 	// PublicURL is where browsers reach identity (e.g.
 	// https://api.example.com/identity): the base of the single sign-on
-	// callback URLs (package sso).
+	// callback URLs and SAML service-provider URLs (package sso). With
+	// RedisURL it turns SAML sign-in on (for organizations that set an IdP).
 	PublicURL string
 	// OIDC are the OpenID providers users may sign in with (sso.Google,
 	// sso.Microsoft, or any discoverable provider); none: OIDC sign-in off.
 	OIDC []sso.OIDCProvider
 	// SSOHTTPClient talks to the identity providers (default: 15 s timeout).
 	SSOHTTPClient *http.Client
-	// RedisURL keeps the sign-ins in progress (state, nonce, PKCE verifier);
-	// required with OIDC.
+	// RedisURL keeps the sign-ins in progress (state, nonce, PKCE verifier,
+	// SAML request id); required with OIDC and for SAML.
 	RedisURL string
 }
 
@@ -117,19 +118,24 @@ func (c Config) Validate() error {
 	if c.KeyRetireAfter > 0 && c.KeyRetireAfter < c.AccessTTL {
 		errs = append(errs, errors.New("identity: KeyRetireAfter must not be shorter than AccessTTL (valid tokens would lose their key)"))
 	}
-	if c.ssoOn() && c.RedisURL == "" {
+	if len(c.OIDC) > 0 && c.RedisURL == "" {
 		errs = append(errs, errors.New("identity: RedisURL is required for single sign-on (OIDC)"))
 	}
-	if err := c.sso().Validate(); err != nil {
+	if err := c.sso(sso.SAMLKey{}).Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("identity: %w", err))
 	}
 	return errors.Join(errs...)
 }
 
-func (c Config) ssoOn() bool { return len(c.OIDC) > 0 }
+// ssoOn: the sign-in routes are served (OpenID providers configured, or SAML).
+func (c Config) ssoOn() bool { return len(c.OIDC) > 0 || c.samlOn() }
 
-func (c Config) sso() sso.Config {
-	return sso.Config{PublicURL: c.PublicURL, OIDC: c.OIDC, HTTPClient: c.SSOHTTPClient}
+// samlOn: SAML sign-in is served, to the organizations that set an identity
+// provider (it needs the public URL and Redis).
+func (c Config) samlOn() bool { return c.PublicURL != "" && c.RedisURL != "" }
+
+func (c Config) sso(key sso.SAMLKey) sso.Config {
+	return sso.Config{PublicURL: c.PublicURL, OIDC: c.OIDC, HTTPClient: c.SSOHTTPClient, SAMLKey: key}
 }
 
 // Option configures New: kit.WithLogger, kit.WithQueryTracer, kit.WithVerifier
@@ -169,7 +175,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Service, err error
 		return nil, err
 	}
 	signer := s.signer
-	res := &graph.Resolver{Store: st, Signer: signer, Sessions: svc.Sessions(), AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, Loaders: loaders.New(st)}
+	res := &graph.Resolver{Store: st, Signer: signer, Sessions: svc.Sessions(), AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, Loaders: loaders.New(st),
+		PublicURL: cfg.PublicURL, SAML: cfg.samlOn()}
 	api := kit.API{
 		Schema:   generated.NewExecutableSchema(generated.Config{Resolvers: res}),
 		Loaders:  res.Loaders,
@@ -178,7 +185,16 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Service, err error
 		Mounts:   []kit.MountFunc{s.reloadKeysEvery(cfg.KeyReloadInterval)},
 	}
 	if cfg.ssoOn() {
-		api.Mounts = append(api.Mounts, mountSSO(cfg, res))
+		ssoCfg := cfg.sso(sso.SAMLKey{})
+		if cfg.samlOn() {
+			key, err := loadSAMLKey(ctx, st)
+			if err != nil {
+				return nil, fmt.Errorf("identity: %w", err)
+			}
+			ssoCfg = cfg.sso(key)
+			ssoCfg.SAML = st
+		}
+		api.Mounts = append(api.Mounts, mountSSO(cfg.RedisURL, ssoCfg, res))
 	}
 	if err := svc.Serve(ctx, api); err != nil {
 		return nil, err
@@ -188,14 +204,14 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Service, err error
 
 // mountSSO serves the single sign-on routes (package sso), with their own
 // Redis client for the sign-ins in progress.
-func mountSSO(cfg Config, accounts sso.Accounts) kit.MountFunc {
+func mountSSO(redisURL string, cfg sso.Config, accounts sso.Accounts) kit.MountFunc {
 	return func(ctx context.Context, m *kit.Mount) (func(), error) {
-		o, err := redis.ParseURL(cfg.RedisURL)
+		o, err := redis.ParseURL(redisURL)
 		if err != nil {
 			return nil, fmt.Errorf("sso: %w", err)
 		}
 		rdb := redis.NewClient(o)
-		h, err := sso.New(cfg.sso(), accounts, rdb, m.Log)
+		h, err := sso.New(cfg, accounts, rdb, m.Log)
 		if err != nil {
 			rdb.Close()
 			return nil, err
@@ -206,6 +222,16 @@ func mountSSO(cfg Config, accounts sso.Accounts) kit.MountFunc {
 		m.Check(health.Check{Name: "redis", Fn: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
 		return func() { _ = rdb.Close() }, nil
 	}
+}
+
+// loadSAMLKey returns the SAML service provider's key pair, created on
+// first start.
+func loadSAMLKey(ctx context.Context, st *store.Store) (sso.SAMLKey, error) {
+	k, c, err := st.SAMLServiceProviderKey(ctx, sso.GenerateSAMLKey)
+	if err != nil {
+		return sso.SAMLKey{}, err
+	}
+	return sso.ParseSAMLKey(k, c)
 }
 
 // newKey generates a signing key and its kid (a hash of its public key).

@@ -19,9 +19,8 @@ import (
 	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
-// startSSO runs identity with single sign-on through the local OpenID provider
-// op (named "test").
-func startSSO(t *testing.T, op *mockoidc.MockOIDC) *env {
+// startSSO runs identity with single sign-on: SAML, and OpenID providers.
+func startSSO(t *testing.T, providers ...sso.OIDCProvider) *env {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	public := "http://" + srv.Listener.Addr().String()
@@ -29,7 +28,7 @@ func startSSO(t *testing.T, op *mockoidc.MockOIDC) *env {
 		DatabaseURL: testenv.Database(t),
 		RedisURL:    testenv.Stack(t).RedisURL,
 		PublicURL:   public,
-		OIDC:        []sso.OIDCProvider{{Name: "test", Issuer: op.Issuer(), ClientID: op.ClientID, ClientSecret: op.ClientSecret}},
+		OIDC:        providers,
 	}, kit.WithLimits(kit.Limits{LoaderWait: kit.NoWait}))
 	require.NoError(t, err)
 	t.Cleanup(svc.Close)
@@ -37,6 +36,16 @@ func startSSO(t *testing.T, op *mockoidc.MockOIDC) *env {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &env{svc: svc, srv: srv, url: srv.URL + "/graphql"}
+}
+
+// signUp signs up a new organization's ADMIN with email.
+func signUp(t *testing.T, e *env, email string) authPayload {
+	t.Helper()
+	var su struct{ SignUp authPayload }
+	gqltest.Post(t, e.url, "", `mutation($in: SignUpInput!) { signUp(input: $in) { `+authFields+` } }`, map[string]any{
+		"in": map[string]any{"email": email, "password": "correct horse", "name": "Ada", "organizationName": "Analytical"},
+	}).Decode(t, &su)
+	return su.SignUp
 }
 
 // decodeSignIn decodes a successful sign-in: AuthPayload's fields (user:
@@ -68,15 +77,8 @@ func (u nonceUser) Claims(scope []string, c *mockoidc.IDTokenClaims) (jwt.Claims
 
 func TestOIDCSignIn(t *testing.T) {
 	op := ssotest.StartOIDC(t)
-	e := startSSO(t, op)
-	signUp := func(email string) authPayload {
-		var su struct{ SignUp authPayload }
-		gqltest.Post(t, e.url, "", `mutation($in: SignUpInput!) { signUp(input: $in) { `+authFields+` } }`, map[string]any{
-			"in": map[string]any{"email": email, "password": "correct horse", "name": "Ada", "organizationName": "Analytical"},
-		}).Decode(t, &su)
-		return su.SignUp
-	}
-	ada := signUp("ada@example.com")
+	e := startSSO(t, sso.OIDCProvider{Name: "test", Issuer: op.Issuer(), ClientID: op.ClientID, ClientSecret: op.ClientSecret})
+	ada := signUp(t, e, "ada@example.com")
 	start := e.srv.URL + "/auth/oidc/test/start"
 	me := func(token string) string {
 		var out struct{ Me *struct{ Email string } }

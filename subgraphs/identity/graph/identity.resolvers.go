@@ -42,6 +42,16 @@ func (r *mutationResolver) LogoutAll(ctx context.Context) (bool, error) {
 	return r.logoutAll(ctx)
 }
 
+// SetSamlIdentityProvider is the resolver for the setSamlIdentityProvider field.
+func (r *mutationResolver) SetSamlIdentityProvider(ctx context.Context, metadataXML string) (*model.SamlIdentityProvider, error) {
+	return r.setSAMLIdentityProvider(ctx, metadataXML)
+}
+
+// RemoveSamlIdentityProvider is the resolver for the removeSamlIdentityProvider field.
+func (r *mutationResolver) RemoveSamlIdentityProvider(ctx context.Context) (bool, error) {
+	return r.removeSAMLIdentityProvider(ctx)
+}
+
 // Members is the resolver for the members field.
 func (r *organizationResolver) Members(ctx context.Context, obj *model.Organization, first *int, after *string) (*kit.Connection[model.User], error) {
 	l, err := r.Loaders.For(ctx, obj.ID)
@@ -93,6 +103,11 @@ func (r *queryResolver) Users(ctx context.Context, first *int, after *string) (*
 		return nil, err
 	}
 	return r.Store.UsersInOrg(ctx, c.OrgID, p)
+}
+
+// SamlIdentityProvider is the resolver for the samlIdentityProvider field.
+func (r *queryResolver) SamlIdentityProvider(ctx context.Context) (*model.SamlIdentityProvider, error) {
+	return r.samlIdentityProvider(ctx)
 }
 
 // Organization is the resolver for the organization field.

@@ -19,7 +19,11 @@ type Resolver struct {
 	Signer *auth.Signer
 	// Sessions is the Redis session store; nil only in tests without Redis
 	// (then logout ends refresh tokens only).
-	Sessions   *auth.Sessions
+	Sessions *auth.Sessions
+	// PublicURL is identity's public URL (the SAML service provider's URLs);
+	// SAML says whether SAML sign-in is served (set with PublicURL and Redis).
+	PublicURL  string
+	SAML       bool
 	AccessTTL  time.Duration
 	RefreshTTL time.Duration
 	// Loaders are the per-request dataloaders. Relation fields are scoped by

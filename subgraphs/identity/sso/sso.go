@@ -56,6 +56,10 @@ type Config struct {
 	OIDC []OIDCProvider
 	// HTTPClient talks to the providers (default: 15 s timeout).
 	HTTPClient *http.Client
+	// SAML are the organizations' SAML identity providers; nil: SAML
+	// sign-in off. SAMLKey is the service provider's key pair.
+	SAML    SAMLProviders
+	SAMLKey SAMLKey
 }
 
 // Validate reports every problem at once.
@@ -72,15 +76,22 @@ func (c Config) Validate() error {
 		}
 		seen[p.Name] = true
 	}
+	if c.SAML != nil && (c.PublicURL == "" || c.SAMLKey.Key == nil || c.SAMLKey.Certificate == nil) {
+		errs = append(errs, errors.New("sso: SAML needs PublicURL and SAMLKey"))
+	}
 	return errors.Join(errs...)
 }
 
 // Handler serves the sign-in routes.
 type Handler struct {
-	accounts Accounts
-	pending  pendingStore
-	oidc     map[string]*oidcClient
-	log      *slog.Logger
+	accounts  Accounts
+	pending   pendingStore
+	oidc      map[string]*oidcClient
+	publicURL string
+	saml      SAMLProviders
+	samlKey   SAMLKey
+	client    *http.Client
+	log       *slog.Logger
 }
 
 // New returns the handler; rdb keeps the pending sign-ins (the caller closes it).
@@ -95,7 +106,8 @@ func New(cfg Config, accounts Accounts, rdb redis.UniversalClient, log *slog.Log
 	if client == nil {
 		client = &http.Client{Timeout: 15 * time.Second}
 	}
-	h := &Handler{accounts: accounts, pending: pendingStore{rdb: rdb}, oidc: map[string]*oidcClient{}, log: log}
+	h := &Handler{accounts: accounts, pending: pendingStore{rdb: rdb}, oidc: map[string]*oidcClient{},
+		publicURL: cfg.PublicURL, saml: cfg.SAML, samlKey: cfg.SAMLKey, client: client, log: log}
 	for _, p := range cfg.OIDC {
 		if p.RedirectURL == "" {
 			p.RedirectURL = strings.TrimSuffix(cfg.PublicURL, "/") + "/auth/oidc/" + p.Name + "/callback"
@@ -107,10 +119,16 @@ func New(cfg Config, accounts Accounts, rdb redis.UniversalClient, log *slog.Log
 
 // Routes are the handler's routes, for kit.API.Routes.
 func (h *Handler) Routes() map[string]http.Handler {
-	return map[string]http.Handler{
+	routes := map[string]http.Handler{
 		"GET /auth/oidc/{provider}/start":    http.HandlerFunc(h.oidcStart),
 		"GET /auth/oidc/{provider}/callback": http.HandlerFunc(h.oidcCallback),
 	}
+	if h.saml != nil {
+		routes["GET /auth/saml/{org}/metadata"] = http.HandlerFunc(h.samlMetadata)
+		routes["GET /auth/saml/{org}/start"] = http.HandlerFunc(h.samlStart)
+		routes["POST /auth/saml/{org}/acs"] = http.HandlerFunc(h.samlACS)
+	}
+	return routes
 }
 
 // tokens is the body of a successful sign-in: the fields of AuthPayload.
@@ -153,8 +171,10 @@ var (
 		Message: "unknown, expired or already used sign-in state: start the sign-in again"}
 	errBrowserMismatch = &kit.Error{Code: kit.CodeUnauthenticated, Reason: "BROWSER_MISMATCH",
 		Message: "this sign-in was started in another browser: start it again here"}
-	errUnknownProvider = &kit.Error{Code: kit.CodeNotFound, Reason: "UNKNOWN_PROVIDER", Message: "no such identity provider"}
-	errUnavailable     = &kit.Error{Code: kit.CodeServiceUnavailable, Message: "sign-in is unavailable, try again later"}
+	errUnknownProvider     = &kit.Error{Code: kit.CodeNotFound, Reason: "UNKNOWN_PROVIDER", Message: "no such identity provider"}
+	errUnknownOrganization = &kit.Error{Code: kit.CodeNotFound, Reason: "UNKNOWN_ORGANIZATION", Message: "no such organization"}
+	errNoSAMLProvider      = &kit.Error{Code: kit.CodeNotFound, Reason: "NO_SAML_PROVIDER", Message: "this organization has no SAML identity provider"}
+	errUnavailable         = &kit.Error{Code: kit.CodeServiceUnavailable, Message: "sign-in is unavailable, try again later"}
 )
 
 func providerError(msg string, err error) *kit.Error {

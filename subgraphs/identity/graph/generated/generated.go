@@ -55,11 +55,13 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		Login        func(childComplexity int, email string, password string) int
-		Logout       func(childComplexity int, refreshToken string) int
-		LogoutAll    func(childComplexity int) int
-		RefreshToken func(childComplexity int, refreshToken string) int
-		SignUp       func(childComplexity int, input model.SignUpInput) int
+		Login                      func(childComplexity int, email string, password string) int
+		Logout                     func(childComplexity int, refreshToken string) int
+		LogoutAll                  func(childComplexity int) int
+		RefreshToken               func(childComplexity int, refreshToken string) int
+		RemoveSamlIdentityProvider func(childComplexity int) int
+		SetSamlIdentityProvider    func(childComplexity int, metadataXML string) int
+		SignUp                     func(childComplexity int, input model.SignUpInput) int
 	}
 
 	Organization struct {
@@ -75,11 +77,22 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Me                 func(childComplexity int) int
-		User               func(childComplexity int, id string) int
-		Users              func(childComplexity int, first *int, after *string) int
-		__resolve__service func(childComplexity int) int
-		__resolve_entities func(childComplexity int, representations []map[string]any) int
+		Me                   func(childComplexity int) int
+		SamlIdentityProvider func(childComplexity int) int
+		User                 func(childComplexity int, id string) int
+		Users                func(childComplexity int, first *int, after *string) int
+		__resolve__service   func(childComplexity int) int
+		__resolve_entities   func(childComplexity int, representations []map[string]any) int
+	}
+
+	SamlIdentityProvider struct {
+		AcsURL        func(childComplexity int) int
+		EntityID      func(childComplexity int) int
+		SignInURL     func(childComplexity int) int
+		SpEntityID    func(childComplexity int) int
+		SpMetadataURL func(childComplexity int) int
+		SsoURL        func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
 	}
 
 	User struct {
@@ -122,6 +135,8 @@ type MutationResolver interface {
 	RefreshToken(ctx context.Context, refreshToken string) (*model.AuthPayload, error)
 	Logout(ctx context.Context, refreshToken string) (bool, error)
 	LogoutAll(ctx context.Context) (bool, error)
+	SetSamlIdentityProvider(ctx context.Context, metadataXML string) (*model.SamlIdentityProvider, error)
+	RemoveSamlIdentityProvider(ctx context.Context) (bool, error)
 }
 type OrganizationResolver interface {
 	Members(ctx context.Context, obj *model.Organization, first *int, after *string) (*kit.Connection[model.User], error)
@@ -130,6 +145,7 @@ type QueryResolver interface {
 	Me(ctx context.Context) (*model.User, error)
 	User(ctx context.Context, id string) (*model.User, error)
 	Users(ctx context.Context, first *int, after *string) (*kit.Connection[model.User], error)
+	SamlIdentityProvider(ctx context.Context) (*model.SamlIdentityProvider, error)
 }
 type UserResolver interface {
 	Organization(ctx context.Context, obj *model.User) (*model.Organization, error)
@@ -240,6 +256,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RefreshToken(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.removeSamlIdentityProvider":
+		if e.ComplexityRoot.Mutation.RemoveSamlIdentityProvider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveSamlIdentityProvider(childComplexity), true
+	case "Mutation.setSamlIdentityProvider":
+		if e.ComplexityRoot.Mutation.SetSamlIdentityProvider == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setSamlIdentityProvider_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetSamlIdentityProvider(childComplexity, args["metadataXml"].(string)), true
 	case "Mutation.signUp":
 		if e.ComplexityRoot.Mutation.SignUp == nil {
 			break
@@ -301,6 +334,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.samlIdentityProvider":
+		if e.ComplexityRoot.Query.SamlIdentityProvider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.SamlIdentityProvider(childComplexity), true
 	case "Query.user":
 		if e.ComplexityRoot.Query.User == nil {
 			break
@@ -340,6 +379,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.__resolve_entities(childComplexity, args["representations"].([]map[string]any)), true
+
+	case "SamlIdentityProvider.acsUrl":
+		if e.ComplexityRoot.SamlIdentityProvider.AcsURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SamlIdentityProvider.AcsURL(childComplexity), true
+	case "SamlIdentityProvider.entityId":
+		if e.ComplexityRoot.SamlIdentityProvider.EntityID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SamlIdentityProvider.EntityID(childComplexity), true
+	case "SamlIdentityProvider.signInUrl":
+		if e.ComplexityRoot.SamlIdentityProvider.SignInURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SamlIdentityProvider.SignInURL(childComplexity), true
+	case "SamlIdentityProvider.spEntityId":
+		if e.ComplexityRoot.SamlIdentityProvider.SpEntityID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SamlIdentityProvider.SpEntityID(childComplexity), true
+	case "SamlIdentityProvider.spMetadataUrl":
+		if e.ComplexityRoot.SamlIdentityProvider.SpMetadataURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SamlIdentityProvider.SpMetadataURL(childComplexity), true
+	case "SamlIdentityProvider.ssoUrl":
+		if e.ComplexityRoot.SamlIdentityProvider.SsoURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SamlIdentityProvider.SsoURL(childComplexity), true
+	case "SamlIdentityProvider.updatedAt":
+		if e.ComplexityRoot.SamlIdentityProvider.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SamlIdentityProvider.UpdatedAt(childComplexity), true
 
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
@@ -600,6 +682,27 @@ input SignUpInput {
   organizationName: String!
 }
 
+"""
+An organization's SAML 2.0 identity provider. Its members sign in at
+signInUrl (a browser flow ending with the same tokens as login); register the
+sp* URLs at the identity provider.
+"""
+type SamlIdentityProvider {
+  "The identity provider's entityID, from its metadata."
+  entityId: String!
+  "Where the identity provider takes AuthnRequests (HTTP-Redirect binding)."
+  ssoUrl: String!
+  "Our service provider's entity id (its metadata URL)."
+  spEntityId: String!
+  "Our service provider's metadata (GET), for the identity provider."
+  spMetadataUrl: String!
+  "Our assertion consumer service (HTTP-POST)."
+  acsUrl: String!
+  "Where the organization's members start a SAML sign-in."
+  signInUrl: String!
+  updatedAt: DateTime!
+}
+
 type Query {
   "The signed-in user; null when the request carries no token."
   me: User
@@ -612,6 +715,8 @@ type Query {
     "The endCursor (or an edge cursor) of the previous page."
     after: String
   ): UserConnection! @authenticated
+  "The caller's organization's SAML identity provider; null when it has none."
+  samlIdentityProvider: SamlIdentityProvider @authenticated
 }
 
 type Mutation {
@@ -634,6 +739,18 @@ type Mutation {
   their refresh and access tokens). Requires a token.
   """
   logoutAll: Boolean!
+  """
+  Sets the caller's organization's SAML identity provider from its metadata
+  XML (at most 100,000 characters): an EntityDescriptor with an
+  IDPSSODescriptor that has an HTTP-Redirect SingleSignOnService and a signing
+  certificate. Replaces the previous one. Organization ADMINs only. A SAML
+  sign-in signs in only members of this organization: the first time by their
+  email (the identity provider's mail attribute, or an emailAddress NameID),
+  then by NameID.
+  """
+  setSamlIdentityProvider(metadataXml: String!): SamlIdentityProvider! @authenticated
+  "Removes the caller's organization's SAML identity provider (false when it had none). Organization ADMINs only."
+  removeSamlIdentityProvider: Boolean! @authenticated
 }
 `, BuiltIn: false},
 	{Name: "../../../../federation/directives.graphql", Input: `
@@ -758,6 +875,26 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_SamlIdentityProvider(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "entityId":
+		return ec.fieldContext_SamlIdentityProvider_entityId(ctx, field)
+	case "ssoUrl":
+		return ec.fieldContext_SamlIdentityProvider_ssoUrl(ctx, field)
+	case "spEntityId":
+		return ec.fieldContext_SamlIdentityProvider_spEntityId(ctx, field)
+	case "spMetadataUrl":
+		return ec.fieldContext_SamlIdentityProvider_spMetadataUrl(ctx, field)
+	case "acsUrl":
+		return ec.fieldContext_SamlIdentityProvider_acsUrl(ctx, field)
+	case "signInUrl":
+		return ec.fieldContext_SamlIdentityProvider_signInUrl(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_SamlIdentityProvider_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SamlIdentityProvider", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1001,6 +1138,20 @@ func (ec *executionContext) field_Mutation_refreshToken_args(ctx context.Context
 		return nil, err
 	}
 	args["refreshToken"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setSamlIdentityProvider_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "metadataXml",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["metadataXml"] = arg0
 	return args, nil
 }
 
@@ -1566,6 +1717,73 @@ func (ec *executionContext) fieldContext_Mutation_logoutAll(_ context.Context, f
 	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Boolean")
 }
 
+func (ec *executionContext) _Mutation_setSamlIdentityProvider(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setSamlIdentityProvider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetSamlIdentityProvider(ctx, fc.Args["metadataXml"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SamlIdentityProvider) graphql.Marshaler {
+			return ec.marshalNSamlIdentityProvider2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋidentityᚋgraphᚋmodelᚐSamlIdentityProvider(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setSamlIdentityProvider(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SamlIdentityProvider(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setSamlIdentityProvider_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeSamlIdentityProvider(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeSamlIdentityProvider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().RemoveSamlIdentityProvider(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeSamlIdentityProvider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Boolean")
+}
+
 func (ec *executionContext) _Organization_id(ctx context.Context, field graphql.CollectedField, obj *model.Organization) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1845,6 +2063,38 @@ func (ec *executionContext) fieldContext_Query_users(ctx context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_samlIdentityProvider(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_samlIdentityProvider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().SamlIdentityProvider(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SamlIdentityProvider) graphql.Marshaler {
+			return ec.marshalOSamlIdentityProvider2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋidentityᚋgraphᚋmodelᚐSamlIdentityProvider(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_samlIdentityProvider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SamlIdentityProvider(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query__entities(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1995,6 +2245,167 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _SamlIdentityProvider_entityId(ctx context.Context, field graphql.CollectedField, obj *model.SamlIdentityProvider) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SamlIdentityProvider_entityId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EntityID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SamlIdentityProvider_entityId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SamlIdentityProvider", field, false, false, "String")
+}
+
+func (ec *executionContext) _SamlIdentityProvider_ssoUrl(ctx context.Context, field graphql.CollectedField, obj *model.SamlIdentityProvider) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SamlIdentityProvider_ssoUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SsoURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SamlIdentityProvider_ssoUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SamlIdentityProvider", field, false, false, "String")
+}
+
+func (ec *executionContext) _SamlIdentityProvider_spEntityId(ctx context.Context, field graphql.CollectedField, obj *model.SamlIdentityProvider) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SamlIdentityProvider_spEntityId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SpEntityID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SamlIdentityProvider_spEntityId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SamlIdentityProvider", field, false, false, "String")
+}
+
+func (ec *executionContext) _SamlIdentityProvider_spMetadataUrl(ctx context.Context, field graphql.CollectedField, obj *model.SamlIdentityProvider) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SamlIdentityProvider_spMetadataUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SpMetadataURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SamlIdentityProvider_spMetadataUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SamlIdentityProvider", field, false, false, "String")
+}
+
+func (ec *executionContext) _SamlIdentityProvider_acsUrl(ctx context.Context, field graphql.CollectedField, obj *model.SamlIdentityProvider) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SamlIdentityProvider_acsUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AcsURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SamlIdentityProvider_acsUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SamlIdentityProvider", field, false, false, "String")
+}
+
+func (ec *executionContext) _SamlIdentityProvider_signInUrl(ctx context.Context, field graphql.CollectedField, obj *model.SamlIdentityProvider) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SamlIdentityProvider_signInUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SignInURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SamlIdentityProvider_signInUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SamlIdentityProvider", field, false, false, "String")
+}
+
+func (ec *executionContext) _SamlIdentityProvider_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.SamlIdentityProvider) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SamlIdentityProvider_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SamlIdentityProvider_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SamlIdentityProvider", field, false, false, "DateTime")
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *model.User) (ret graphql.Marshaler) {
@@ -3746,6 +4157,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setSamlIdentityProvider":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setSamlIdentityProvider(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeSamlIdentityProvider":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeSamlIdentityProvider(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -3887,6 +4312,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_users(ctx, field)
 				})
+		case "samlIdentityProvider":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_samlIdentityProvider(ctx, field)
+				})
 		case "_entities":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -3912,6 +4343,69 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var samlIdentityProviderImplementors = []string{"SamlIdentityProvider"}
+
+func (ec *executionContext) _SamlIdentityProvider(ctx context.Context, sel ast.SelectionSet, obj *model.SamlIdentityProvider) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, samlIdentityProviderImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SamlIdentityProvider")
+		case "entityId":
+			out.Values[i] = ec._SamlIdentityProvider_entityId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ssoUrl":
+			out.Values[i] = ec._SamlIdentityProvider_ssoUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "spEntityId":
+			out.Values[i] = ec._SamlIdentityProvider_spEntityId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "spMetadataUrl":
+			out.Values[i] = ec._SamlIdentityProvider_spMetadataUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "acsUrl":
+			out.Values[i] = ec._SamlIdentityProvider_acsUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "signInUrl":
+			out.Values[i] = ec._SamlIdentityProvider_signInUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._SamlIdentityProvider_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -4588,6 +5082,14 @@ func (ec *executionContext) marshalNRole2githubᚗcomᚋstudioᚑplatformᚋstud
 	return v
 }
 
+func (ec *executionContext) marshalNSamlIdentityProvider2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋidentityᚋgraphᚋmodelᚐSamlIdentityProvider(ctx context.Context, sel ast.SelectionSet, v *model.SamlIdentityProvider) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SamlIdentityProvider!")
+		return graphql.Null
+	}
+	return ec._SamlIdentityProvider(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNSignUpInput2githubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋidentityᚋgraphᚋmodelᚐSignUpInput(ctx context.Context, v any) (model.SignUpInput, error) {
 	res, err := ec.unmarshalInputSignUpInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -5098,6 +5600,13 @@ func (ec *executionContext) unmarshalOOrganizationByIDsInput2ᚖgithubᚗcomᚋs
 	}
 	res, err := ec.unmarshalInputOrganizationByIDsInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSamlIdentityProvider2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋidentityᚋgraphᚋmodelᚐSamlIdentityProvider(ctx context.Context, sel ast.SelectionSet, v *model.SamlIdentityProvider) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SamlIdentityProvider(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {

@@ -29,6 +29,25 @@ type OrganizationByIDsInput struct {
 type Query struct {
 }
 
+// An organization's SAML 2.0 identity provider. Its members sign in at
+// signInUrl (a browser flow ending with the same tokens as login); register the
+// sp* URLs at the identity provider.
+type SamlIdentityProvider struct {
+	// The identity provider's entityID, from its metadata.
+	EntityID string `json:"entityId"`
+	// Where the identity provider takes AuthnRequests (HTTP-Redirect binding).
+	SsoURL string `json:"ssoUrl"`
+	// Our service provider's entity id (its metadata URL).
+	SpEntityID string `json:"spEntityId"`
+	// Our service provider's metadata (GET), for the identity provider.
+	SpMetadataURL string `json:"spMetadataUrl"`
+	// Our assertion consumer service (HTTP-POST).
+	AcsURL string `json:"acsUrl"`
+	// Where the organization's members start a SAML sign-in.
+	SignInURL string    `json:"signInUrl"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
 // Sign up creates a new organization named organizationName (its slug derived
 // from the name) and makes the new user its ADMIN. Joining an existing
 // organization is by invitation, which is not part of this schema yet.

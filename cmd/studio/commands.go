@@ -25,6 +25,8 @@ import (
 	"github.com/studio-platform/studio/router/limits"
 	"github.com/studio-platform/studio/router/plan"
 	"github.com/studio-platform/studio/router/transport"
+	"github.com/studio-platform/studio/subgraphs/ai"
+	aistore "github.com/studio-platform/studio/subgraphs/ai/store"
 	"github.com/studio-platform/studio/subgraphs/compliance"
 	"github.com/studio-platform/studio/subgraphs/demo"
 	"github.com/studio-platform/studio/subgraphs/documents"
@@ -191,14 +193,14 @@ func subgraphURLsFromEnv(env []string) map[string]string {
 
 func runSubgraph(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("name the subgraph: identity, compliance, documents or policy")
+		return errors.New("name the subgraph: identity, compliance, documents, policy or ai")
 	}
 	name := args[0]
 	fs := flag.NewFlagSet("subgraph", flag.ContinueOnError)
 	listen := fs.String("listen", "", "listen address (default: the port of its routing_url in supergraph.yaml)")
 	config := fs.String("config", "supergraph.yaml", "supergraph.yaml, for the default port")
 	seed := fs.Bool("seed", false, "load the demo data")
-	jwks := fs.String("jwks", os.Getenv("JWKS_URL"), "identity's JWKS URL (compliance, documents, policy)")
+	jwks := fs.String("jwks", os.Getenv("JWKS_URL"), "identity's JWKS URL (compliance, documents, policy, ai)")
 	natsURL := fs.String("nats", os.Getenv("NATS_URL"), "NATS JetStream server the outbox relay publishes events to (empty: events wait in the outbox)")
 	redisURL := fs.String("redis", os.Getenv("REDIS_URL"), "Redis holding identity's sessions (required: tokens of ended sessions are refused) and policy's decision cache")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -261,8 +263,15 @@ func runSubgraph(ctx context.Context, args []string) error {
 		}
 		defer svc.Close()
 		handler, seeder = svc.Handler(), svc.Seed
+	case ai.Name:
+		svc, err := ai.New(ctx, ai.Config{DatabaseURL: dbURL, JWKSURL: *jwks, Neo4jURL: os.Getenv("NEO4J_URL")}, kit.WithLogger(log), evs, sess)
+		if err != nil {
+			return err
+		}
+		defer svc.Close()
+		handler, seeder = svc.Handler(), svc.Seed
 	default:
-		return fmt.Errorf("unknown subgraph %q (identity, compliance, documents, policy)", name)
+		return fmt.Errorf("unknown subgraph %q (identity, compliance, documents, policy, ai)", name)
 	}
 	if *seed {
 		if err := seeder(ctx); err != nil {
@@ -373,6 +382,12 @@ func runMigrate(ctx context.Context, args []string) error {
 		return err
 	}
 	docs.Close()
+	// ai needs neither Neo4j nor NATS to migrate either.
+	aiSvc, err := kit.Open(ctx, kit.Config{Name: ai.Name, DatabaseURL: dbURL, Schema: aistore.Schema, Migrations: aistore.Migrations()})
+	if err != nil {
+		return err
+	}
+	aiSvc.Close()
 	pol, err := policy.New(ctx, policy.Config{DatabaseURL: dbURL, JWKSURL: "http://localhost/.well-known/jwks.json"})
 	if err != nil {
 		return err
@@ -436,6 +451,7 @@ func runDev(ctx context.Context, args []string) error {
 		DocumentsAddr:  addrs[documents.Name],
 		S3:             objects.Config{URL: stack.S3URL, AccessKey: stack.S3AccessKey, SecretKey: stack.S3SecretKey},
 		PolicyAddr:     addrs[policy.Name],
+		AIAddr:         addrs[ai.Name],
 		Seed:           true,
 		RouterEdge:     devEdge(stack.RedisURL),
 	}, platform.WithLogger(log), platform.WithIdentityConfig(func(c *identity.Config) {
@@ -457,6 +473,7 @@ Studio Platform is running.
   compliance   %s/graphql
   documents    %s/graphql
   policy       %s/graphql
+  ai           %s/graphql  (answers' tokens on NATS subjects ai.chat.<sessionId>, stream AI_CHAT)
   PostgreSQL   %s
   Redis        %s
   NATS         %s
@@ -469,7 +486,7 @@ Demo login (organization %q):
   { me { email projects { name owner { email } controls { code title } } } }
 
 Ctrl-C stops everything.
-`, portOf(*routerAddr), portOf(*routerAddr), p.IdentityURL, p.ComplianceURL, p.DocumentsURL, p.PolicyURL, stack.DatabaseURL, stack.RedisURL, stack.NatsURL,
+`, portOf(*routerAddr), portOf(*routerAddr), p.IdentityURL, p.ComplianceURL, p.DocumentsURL, p.PolicyURL, p.AIURL, stack.DatabaseURL, stack.RedisURL, stack.NatsURL,
 		stack.Neo4jURL, stack.S3URL, stack.S3AccessKey, filepath.Join(*data, "minio", "credentials"),
 		demo.OrgName, demo.DemoUser.Email, demo.Password)
 	<-ctx.Done()

@@ -2,7 +2,7 @@
 //
 //	studio dev        everything in one process (infrastructure, subgraphs, router)
 //	studio router     the federation router for any supergraph file
-//	studio subgraph   one subgraph (identity | compliance | documents | policy)
+//	studio subgraph   one subgraph (identity | compliance | documents | policy | ai)
 //	studio compose    compose supergraph.yaml into a supergraph SDL
 //	studio migrate    apply every subgraph's database migrations
 //	studio stack      run a command with the dev infrastructure started (used by make test)

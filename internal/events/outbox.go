@@ -130,3 +130,17 @@ func ForgetProcessed(ctx context.Context, tx pgx.Tx, consumer string) error {
 	}
 	return nil
 }
+
+// AppendPayload is New then Append: payload, an event of organization
+// orgID (a UUID string) on subject, written to the outbox inside tx.
+func AppendPayload(ctx context.Context, tx pgx.Tx, subject, orgID string, payload any) error {
+	org, err := uuid.Parse(orgID)
+	if err != nil {
+		return fmt.Errorf("events: %s: organization id: %w", subject, err)
+	}
+	ev, err := New(subject, org, payload)
+	if err != nil {
+		return err
+	}
+	return Append(ctx, tx, ev)
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/studio-platform/studio/router"
 	"github.com/studio-platform/studio/router/config"
 	"github.com/studio-platform/studio/router/upload"
+	"github.com/studio-platform/studio/subgraphs/ai"
 	"github.com/studio-platform/studio/subgraphs/compliance"
 	"github.com/studio-platform/studio/subgraphs/documents"
 	"github.com/studio-platform/studio/subgraphs/documents/objects"
@@ -51,6 +52,12 @@ type Config struct {
 	ComplianceAddr string
 	DocumentsAddr  string
 	PolicyAddr     string
+	// AIAddr is the ai subgraph's listen address; empty: ai is not started
+	// (it needs NatsURL and Neo4jURL, which several tests do without).
+	AIAddr string
+	// AI configures the ai subgraph (its provider; DatabaseURL, JWKSURL and
+	// Neo4jURL are filled in).
+	AI ai.Config
 	// Seed loads the demo data (idempotent).
 	Seed bool
 	// RouterEdge is the router's public edge (rate limits, CSRF, CORS, APQ...);
@@ -72,6 +79,9 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("platform: %s is required", name))
 		}
 	}
+	if c.AIAddr != "" && (c.NatsURL == "" || c.Neo4jURL == "") {
+		errs = append(errs, errors.New("platform: the ai subgraph (AIAddr) needs NatsURL and Neo4jURL"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -85,6 +95,7 @@ type options struct {
 	compliance  []compliance.Option
 	documents   []documents.Option
 	policy      []policy.Option
+	ai          []ai.Option
 	router      []router.Option
 	routerCfg   []func(*router.Config)
 	wrap        map[string]func(http.Handler) http.Handler
@@ -132,6 +143,11 @@ func WithPolicyOptions(opts ...policy.Option) Option {
 	return func(o *options) { o.policy = append(o.policy, opts...) }
 }
 
+// WithAIOptions passes options to the ai subgraph.
+func WithAIOptions(opts ...ai.Option) Option {
+	return func(o *options) { o.ai = append(o.ai, opts...) }
+}
+
 // WithRouterOptions passes options to the router.
 func WithRouterOptions(opts ...router.Option) Option {
 	return func(o *options) { o.router = append(o.router, opts...) }
@@ -144,10 +160,12 @@ type Platform struct {
 	ComplianceURL string
 	DocumentsURL  string
 	PolicyURL     string
+	AIURL         string // "" when ai is not started
 	Identity      *identity.Service
 	Compliance    *compliance.Service
 	Documents     *documents.Service
 	Policy        *policy.Service
+	AI            *ai.Service // nil when not started
 
 	servers []*http.Server
 	closers []func()
@@ -155,7 +173,8 @@ type Platform struct {
 	once    sync.Once
 }
 
-// Start brings up identity, compliance, documents, policy and the router. Close stops them.
+// Start brings up identity, compliance, documents, policy, ai (with
+// AIAddr) and the router. Close stops them.
 func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -253,6 +272,24 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 	p.closers = append(p.closers, p.Policy.Close)
 	p.serve(polLn, o.wrapped(policy.Name, p.Policy.Handler()), o.log)
 
+	var aiLn net.Listener
+	if cfg.AIAddr != "" {
+		if aiLn, err = listen(cfg.AIAddr); err != nil {
+			routerLn.Close()
+			return nil, err
+		}
+		p.AIURL = "http://" + aiLn.Addr().String()
+		acfg := cfg.AI
+		acfg.DatabaseURL, acfg.JWKSURL, acfg.Neo4jURL = cfg.DatabaseURL, jwks, cfg.Neo4jURL
+		p.AI, err = ai.New(ctx, acfg, append(append([]ai.Option{kit.WithLogger(o.log.With("service", "ai"))}, shared...), o.ai...)...)
+		if err != nil {
+			closeAll(aiLn, routerLn)
+			return nil, fmt.Errorf("platform: ai: %w", err)
+		}
+		p.closers = append(p.closers, p.AI.Close)
+		p.serve(aiLn, o.wrapped(ai.Name, p.AI.Handler()), o.log)
+	}
+
 	if cfg.Seed {
 		if err := p.Identity.Seed(ctx); err != nil {
 			routerLn.Close()
@@ -265,6 +302,12 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 		if err := p.Policy.Seed(ctx); err != nil {
 			routerLn.Close()
 			return nil, fmt.Errorf("platform: seed policy: %w", err)
+		}
+		if p.AI != nil {
+			if err := p.AI.Seed(ctx); err != nil {
+				routerLn.Close()
+				return nil, fmt.Errorf("platform: seed ai: %w", err)
+			}
 		}
 	}
 
@@ -282,6 +325,9 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 		Edge:      cfg.RouterEdge,
 		// Files of multipart requests are streamed to documents (upload's defaults).
 		Uploads: &upload.Limits{},
+	}
+	if p.AI != nil {
+		rcfg.SubgraphURLs[ai.Name] = p.AIURL + "/graphql"
 	}
 	for _, fn := range o.routerCfg {
 		fn(&rcfg)

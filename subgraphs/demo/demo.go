@@ -168,3 +168,14 @@ func EvidenceItems() []Evidence {
 			URL: "https://docs.acme.test/ops/restore.png", SubmittedBy: Bob.ID, Owner: Bob.ID, Status: "REJECTED"},
 	}
 }
+
+// The demo project's chat session (ai subgraph), started by DemoUser, and
+// the question its first answer grounds in the project's controls and
+// evidence.
+const (
+	ChatSessionID    = "00000000-0000-4000-8000-000000000601"
+	ChatSessionTitle = "Access reviews and MFA"
+	ChatQuestion     = "Which controls cover multi-factor authentication and access reviews, and is their evidence current?"
+	ChatQuestionID   = "00000000-0000-4000-8000-000000000611"
+	ChatAnswerID     = "00000000-0000-4000-8000-000000000612"
+)

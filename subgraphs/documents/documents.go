@@ -153,6 +153,11 @@ func startProcessing(ctx context.Context, cfg Config, m *kit.Mount, bucket *obje
 			m.Log.Error("documents: job forwarder stopped", "error", err)
 		}
 	})
+	wg.Go(func() {
+		if err := w.StoreGenerated(runCtx, m.EventOptions...); err != nil {
+			m.Log.Error("documents: generated documents consumer stopped", "error", err)
+		}
+	})
 	workers := cfg.Workers
 	if workers == 0 {
 		workers = 1

@@ -8,10 +8,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -113,47 +111,6 @@ type document struct {
 	} `json:"jobs"`
 }
 
-// upload posts a GraphQL multipart request (operations, map, one file part)
-// streaming file from a pipe, so the client holds no copy either.
-func upload(t testing.TB, url, token, query string, input map[string]any, filename string, file io.Reader) gqltest.Response {
-	t.Helper()
-	input["file"] = nil
-	ops, err := json.Marshal(map[string]any{"query": query, "variables": map[string]any{"in": input}})
-	require.NoError(t, err)
-	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
-	go func() {
-		err := mw.WriteField("operations", string(ops))
-		if err == nil {
-			err = mw.WriteField("map", `{"0": ["variables.in.file"]}`)
-		}
-		if err == nil {
-			var part io.Writer
-			part, err = mw.CreateFormFile("0", filename)
-			if err == nil {
-				_, err = io.Copy(part, file)
-			}
-		}
-		if err == nil {
-			err = mw.Close()
-		}
-		pw.CloseWithError(err)
-	}()
-	req, err := http.NewRequest(http.MethodPost, url, pr)
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	var out gqltest.Response
-	require.NoError(t, json.Unmarshal(raw, &out), "response: %s", raw)
-	out.Status = resp.StatusCode
-	return out
-}
-
 func sum(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
@@ -187,7 +144,7 @@ func TestUploadMultipart(t *testing.T) {
 	var out struct {
 		UploadDocument document `json:"uploadDocument"`
 	}
-	upload(t, e.url, tok, uploadMutation, map[string]any{"projectId": project, "evidenceId": evidence},
+	gqltest.Upload(t, e.url, tok, uploadMutation, map[string]any{"projectId": project, "evidenceId": evidence},
 		"dir/access.md", bytes.NewReader(body)).Decode(t, &out)
 	d := out.UploadDocument
 	require.Equal(t, "access.md", d.Filename, "path stripped")
@@ -252,7 +209,7 @@ func TestUploadMultipart(t *testing.T) {
 	require.Equal(t, []string{kit.CodeNotFound}, r.Codes())
 
 	// Without a token: nothing stored.
-	r = upload(t, e.url, "", uploadMutation, map[string]any{"projectId": project}, "a.txt", strings.NewReader("hello"))
+	r = gqltest.Upload(t, e.url, "", uploadMutation, map[string]any{"projectId": project}, "a.txt", strings.NewReader("hello"))
 	require.Equal(t, []string{kit.CodeUnauthenticated}, r.Codes())
 }
 
@@ -274,7 +231,7 @@ func TestUploadRefusals(t *testing.T) {
 		{"empty", "empty.txt", nil, graph.ReasonEmpty},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := upload(t, e.url, tok, uploadMutation, map[string]any{"projectId": project}, tc.filename, bytes.NewReader(tc.body))
+			r := gqltest.Upload(t, e.url, tok, uploadMutation, map[string]any{"projectId": project}, tc.filename, bytes.NewReader(tc.body))
 			code, rs := reason(t, r)
 			require.Equal(t, kit.CodeBadUserInput, code, "%+v", r.Errors)
 			require.Equal(t, tc.reason, rs, "%+v", r.Errors)
@@ -282,7 +239,7 @@ func TestUploadRefusals(t *testing.T) {
 		})
 	}
 	// Bad ids: every problem at once.
-	r := upload(t, e.url, tok, uploadMutation, map[string]any{"projectId": "nope", "evidenceId": strings.Repeat("x", 100)}, "a.txt", strings.NewReader("hi"))
+	r := gqltest.Upload(t, e.url, tok, uploadMutation, map[string]any{"projectId": "nope", "evidenceId": strings.Repeat("x", 100)}, "a.txt", strings.NewReader("hi"))
 	require.Equal(t, []string{kit.CodeBadUserInput}, r.Codes())
 	require.Contains(t, r.Errors[0].Message, "projectId")
 	require.Contains(t, r.Errors[0].Message, "evidenceId")
@@ -300,7 +257,7 @@ func TestUploadDatabaseRefuses(t *testing.T) {
 		BEGIN RAISE EXCEPTION 'refused by test'; END $$;
 		CREATE TRIGGER refuse BEFORE INSERT ON documents FOR EACH ROW EXECUTE FUNCTION refuse_document();`)
 	require.NoError(t, err)
-	r := upload(t, e.url, tok, uploadMutation, map[string]any{"projectId": uuid.NewString()}, "a.txt", strings.NewReader("hello"))
+	r := gqltest.Upload(t, e.url, tok, uploadMutation, map[string]any{"projectId": uuid.NewString()}, "a.txt", strings.NewReader("hello"))
 	require.Equal(t, []string{kit.CodeInternal}, r.Codes())
 	e.requireNothingLeft(t, org)
 

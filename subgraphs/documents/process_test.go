@@ -25,6 +25,7 @@ import (
 	"github.com/studio-platform/studio/subgraphs/documents/process"
 	"github.com/studio-platform/studio/subgraphs/documents/store"
 	"github.com/studio-platform/studio/subgraphs/internal/eventtest"
+	"github.com/studio-platform/studio/subgraphs/internal/gqltest"
 	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
@@ -99,7 +100,7 @@ func uploadBytes(t *testing.T, e *env, tok, name string, body []byte) document {
 	var out struct {
 		UploadDocument document `json:"uploadDocument"`
 	}
-	upload(t, e.url, tok, uploadMutation, map[string]any{"projectId": uuid.NewString()}, name, bytes.NewReader(body)).Decode(t, &out)
+	gqltest.Upload(t, e.url, tok, uploadMutation, map[string]any{"projectId": uuid.NewString()}, name, bytes.NewReader(body)).Decode(t, &out)
 	return out.UploadDocument
 }
 

@@ -12,35 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/studio-platform/studio/subgraphs/ai/provider"
+	"github.com/studio-platform/studio/subgraphs/ai/provider/providertest"
 )
-
-// geminiFrame is a GenerateContentResponse as streamGenerateContent?alt=sse
-// sends it; the last one carries finishReason and the final usageMetadata.
-func geminiFrame(text string, last bool, prompt, candidates int) string {
-	t, _ := json.Marshal(text)
-	fin := ""
-	if last {
-		fin = `,"finishReason":"STOP"`
-	}
-	usage := fmt.Sprintf(`"usageMetadata":{"promptTokenCount":%d,"totalTokenCount":%d,"promptTokensDetails":[{"modality":"TEXT","tokenCount":%d}]}`, prompt, prompt, prompt)
-	if last {
-		usage = fmt.Sprintf(`"usageMetadata":{"promptTokenCount":%d,"candidatesTokenCount":%d,"totalTokenCount":%d,"thoughtsTokenCount":4,"promptTokensDetails":[{"modality":"TEXT","tokenCount":%d}]}`,
-			prompt, candidates, prompt+candidates+4, prompt)
-	}
-	return `{"candidates":[{"content":{"parts":[{"text":` + string(t) + `}],"role":"model"}` + fin + `,"index":0}],` +
-		usage + `,"modelVersion":"gemini-2.5-flash","responseId":"mOBTaZ-6LuvX1PIPgY3EsAQ"}`
-}
-
-func writeGeminiStream(t *testing.T, w http.ResponseWriter, tokens []string, afterEach func(i int)) {
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.WriteHeader(http.StatusOK)
-	for i, tok := range tokens {
-		sseWrite(t, w, geminiFrame(tok, i == len(tokens)-1, 61, 9), "\r\n\r\n")
-		if afterEach != nil {
-			afterEach(i)
-		}
-	}
-}
 
 func newGemini(t *testing.T, url string, opts ...provider.Option) *provider.Gemini {
 	t.Helper()
@@ -55,7 +28,7 @@ func TestGeminiStreamsTokensAsProduced(t *testing.T) {
 	rec := &recorder{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec.record(t, r)
-		writeGeminiStream(t, w, tokens, func(i int) {
+		providertest.WriteGeminiStream(w, tokens, func(i int) {
 			if got := await(t, delivered, fmt.Sprintf("delivery of token %d", i)); got != tokens[i] {
 				t.Errorf("token %d: got %q, want %q", i, got, tokens[i])
 			}
@@ -103,7 +76,7 @@ func TestGeminiRetriesAndTypedErrors(t *testing.T) {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			fmt.Fprint(w, `{"error":{"code":503,"message":"The model is overloaded. Please try again later.","status":"UNAVAILABLE"}}`)
 		default:
-			writeGeminiStream(t, w, []string{"fine"}, nil)
+			providertest.WriteGeminiStream(w, []string{"fine"}, nil)
 		}
 	}))
 	defer srv.Close()
@@ -152,7 +125,7 @@ func TestGeminiStreamEnds(t *testing.T) {
 	t.Run("cut before the finish reason", func(t *testing.T) {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/event-stream")
-			sseWrite(t, w, geminiFrame("partial", false, 5, 0), "\r\n\r\n")
+			providertest.SSEWrite(w, providertest.GeminiFrame("partial", false, 5, 0), "\r\n\r\n")
 		}))
 		defer srv.Close()
 		_, err := newGemini(t, srv.URL).Chat(context.Background(), chatRequest(), nil)
@@ -162,7 +135,7 @@ func TestGeminiStreamEnds(t *testing.T) {
 	t.Run("blocked prompt", func(t *testing.T) {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/event-stream")
-			sseWrite(t, w, `{"promptFeedback":{"blockReason":"SAFETY"},"usageMetadata":{"promptTokenCount":8,"totalTokenCount":8},"modelVersion":"gemini-2.5-flash"}`, "\r\n\r\n")
+			providertest.SSEWrite(w, `{"promptFeedback":{"blockReason":"SAFETY"},"usageMetadata":{"promptTokenCount":8,"totalTokenCount":8},"modelVersion":"gemini-2.5-flash"}`, "\r\n\r\n")
 		}))
 		defer srv.Close()
 		_, err := newGemini(t, srv.URL).Chat(context.Background(), chatRequest(), nil)
@@ -175,7 +148,7 @@ func TestGeminiCancellationStopsStream(t *testing.T) {
 	serverSawCancel := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
-		sseWrite(t, w, geminiFrame("first", false, 5, 0), "\r\n\r\n")
+		providertest.SSEWrite(w, providertest.GeminiFrame("first", false, 5, 0), "\r\n\r\n")
 		<-r.Context().Done()
 		close(serverSawCancel)
 	}))

@@ -71,15 +71,6 @@ func (rc *recorder) all() []recorded {
 	return append([]recorded(nil), rc.reqs...)
 }
 
-// sseWrite writes one event the way the provider frames it and flushes it.
-func sseWrite(t *testing.T, w http.ResponseWriter, data, sep string) {
-	_, err := io.WriteString(w, "data: "+data+sep)
-	if err != nil {
-		t.Logf("write: %v", err)
-	}
-	w.(http.Flusher).Flush()
-}
-
 // await waits for a value from ch or fails after a generous bound (the
 // other side never answered: e.g. the client did not stream).
 func await[T any](t *testing.T, ch <-chan T, what string) T {

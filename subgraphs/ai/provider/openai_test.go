@@ -2,7 +2,6 @@ package provider_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,48 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/studio-platform/studio/subgraphs/ai/provider"
+	"github.com/studio-platform/studio/subgraphs/ai/provider/providertest"
 )
-
-// openAIChunk is a chat.completion.chunk as OpenAI sends it.
-func openAIChunk(content string, finish string) string {
-	fin := "null"
-	if finish != "" {
-		fin = fmt.Sprintf("%q", finish)
-	}
-	delta := `{}`
-	if content != "" {
-		c, _ := json.Marshal(content)
-		delta = `{"content":` + string(c) + `}`
-	}
-	return `{"id":"chatcmpl-AbC123","object":"chat.completion.chunk","created":1733500000,"model":"gpt-4o-mini-2024-07-18",` +
-		`"system_fingerprint":"fp_0ba0d124f1","choices":[{"index":0,"delta":` + delta + `,"logprobs":null,"finish_reason":` + fin + `}],"usage":null}`
-}
-
-const openAIFirstChunk = `{"id":"chatcmpl-AbC123","object":"chat.completion.chunk","created":1733500000,"model":"gpt-4o-mini-2024-07-18",` +
-	`"system_fingerprint":"fp_0ba0d124f1","choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}`
-
-func openAIUsageChunk(prompt, completion int) string {
-	return fmt.Sprintf(`{"id":"chatcmpl-AbC123","object":"chat.completion.chunk","created":1733500000,"model":"gpt-4o-mini-2024-07-18",`+
-		`"system_fingerprint":"fp_0ba0d124f1","choices":[],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d,`+
-		`"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0}}}`,
-		prompt, completion, prompt+completion)
-}
-
-// writeOpenAIStream writes a whole successful stream of tokens.
-func writeOpenAIStream(t *testing.T, w http.ResponseWriter, tokens []string, afterEach func(i int)) {
-	w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	sseWrite(t, w, openAIFirstChunk, "\n\n")
-	for i, tok := range tokens {
-		sseWrite(t, w, openAIChunk(tok, ""), "\n\n")
-		if afterEach != nil {
-			afterEach(i)
-		}
-	}
-	sseWrite(t, w, openAIChunk("", "stop"), "\n\n")
-	sseWrite(t, w, openAIUsageChunk(57, len(tokens)), "\n\n")
-	sseWrite(t, w, "[DONE]", "\n\n")
-}
 
 func newOpenAI(t *testing.T, url string, opts ...provider.Option) *provider.OpenAI {
 	t.Helper()
@@ -82,7 +41,7 @@ func TestOpenAIStreamsTokensAsProduced(t *testing.T) {
 	rec := &recorder{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec.record(t, r)
-		writeOpenAIStream(t, w, tokens, func(i int) {
+		providertest.WriteOpenAIStream(w, tokens, func(i int) {
 			if got := await(t, delivered, fmt.Sprintf("delivery of token %d", i)); got != tokens[i] {
 				t.Errorf("token %d: got %q, want %q", i, got, tokens[i])
 			}
@@ -136,7 +95,7 @@ func TestOpenAIRetriesRateLimitAndUnavailable(t *testing.T) {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			fmt.Fprint(w, `{"error":{"message":"The server is overloaded or not ready yet.","type":"server_error","param":null,"code":null}}`)
 		default:
-			writeOpenAIStream(t, w, []string{"ok"}, nil)
+			providertest.WriteOpenAIStream(w, []string{"ok"}, nil)
 		}
 	}))
 	defer srv.Close()
@@ -239,7 +198,7 @@ func TestOpenAIBrokenStream(t *testing.T) {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rec.record(t, r)
 			w.Header().Set("Content-Type", "text/event-stream")
-			sseWrite(t, w, openAIChunk("Hello", ""), "\n\n")
+			providertest.SSEWrite(w, providertest.OpenAIChunk("Hello", ""), "\n\n")
 			// The handler returns: the stream ends without [DONE].
 		}))
 		defer srv.Close()
@@ -259,11 +218,11 @@ func TestOpenAIBrokenStream(t *testing.T) {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if rec.record(t, r) == 1 {
 				w.Header().Set("Content-Type", "text/event-stream")
-				sseWrite(t, w, openAIFirstChunk, "\n\n")
-				sseWrite(t, w, `{"error":{"message":"The server had an error while processing your request.","type":"server_error","param":null,"code":null}}`, "\n\n")
+				providertest.SSEWrite(w, providertest.OpenAIFirstChunk, "\n\n")
+				providertest.SSEWrite(w, `{"error":{"message":"The server had an error while processing your request.","type":"server_error","param":null,"code":null}}`, "\n\n")
 				return
 			}
-			writeOpenAIStream(t, w, []string{"Hi"}, nil)
+			providertest.WriteOpenAIStream(w, []string{"Hi"}, nil)
 		}))
 		defer srv.Close()
 		retry, _ := fastRetry(3)
@@ -275,8 +234,8 @@ func TestOpenAIBrokenStream(t *testing.T) {
 	t.Run("malformed chunk", func(t *testing.T) {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/event-stream")
-			sseWrite(t, w, openAIChunk("a", ""), "\n\n")
-			sseWrite(t, w, `{"choices":[{"index":0,"delta":{"content":`, "\n\n")
+			providertest.SSEWrite(w, providertest.OpenAIChunk("a", ""), "\n\n")
+			providertest.SSEWrite(w, `{"choices":[{"index":0,"delta":{"content":`, "\n\n")
 		}))
 		defer srv.Close()
 		_, err := newOpenAI(t, srv.URL).Chat(context.Background(), chatRequest(), nil)
@@ -291,7 +250,7 @@ func TestOpenAICancellationStopsStream(t *testing.T) {
 	serverSawCancel := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
-		sseWrite(t, w, openAIChunk("first", ""), "\n\n")
+		providertest.SSEWrite(w, providertest.OpenAIChunk("first", ""), "\n\n")
 		for i := 0; ; i++ { // keep producing until the client goes away
 			select {
 			case <-r.Context().Done():
@@ -299,7 +258,7 @@ func TestOpenAICancellationStopsStream(t *testing.T) {
 				return
 			default:
 			}
-			_, err := fmt.Fprintf(w, "data: %s\n\n", openAIChunk(" more", ""))
+			_, err := fmt.Fprintf(w, "data: %s\n\n", providertest.OpenAIChunk(" more", ""))
 			if err != nil {
 				close(serverSawCancel)
 				return
@@ -337,7 +296,7 @@ func TestOpenAIIdleTimeoutRetries(t *testing.T) {
 			<-r.Context().Done() // stall until the client gives up
 			return
 		}
-		writeOpenAIStream(t, w, []string{"late"}, nil)
+		providertest.WriteOpenAIStream(w, []string{"late"}, nil)
 	}))
 	defer srv.Close()
 	retry, _ := fastRetry(2)
@@ -350,7 +309,7 @@ func TestOpenAIIdleTimeoutRetries(t *testing.T) {
 func TestOpenAICallTimeout(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
-		sseWrite(t, w, openAIChunk("slow", ""), "\n\n")
+		providertest.SSEWrite(w, providertest.OpenAIChunk("slow", ""), "\n\n")
 		<-r.Context().Done()
 	}))
 	defer srv.Close()
@@ -364,9 +323,9 @@ func TestOpenAICallTimeout(t *testing.T) {
 func TestOpenAIWithoutUsageChunk(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
-		sseWrite(t, w, openAIChunk("Twelve bytes", ""), "\n\n")
-		sseWrite(t, w, openAIChunk("", "stop"), "\n\n")
-		sseWrite(t, w, "[DONE]", "\n\n")
+		providertest.SSEWrite(w, providertest.OpenAIChunk("Twelve bytes", ""), "\n\n")
+		providertest.SSEWrite(w, providertest.OpenAIChunk("", "stop"), "\n\n")
+		providertest.SSEWrite(w, "[DONE]", "\n\n")
 	}))
 	defer srv.Close()
 	res, err := newOpenAI(t, srv.URL).Chat(context.Background(), chatRequest(), nil)
@@ -441,7 +400,7 @@ func TestOpenAIStallAfterTokenIsNotRetried(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec.record(t, r)
 		w.Header().Set("Content-Type", "text/event-stream")
-		sseWrite(t, w, openAIChunk("Hel", ""), "\n\n")
+		providertest.SSEWrite(w, providertest.OpenAIChunk("Hel", ""), "\n\n")
 		<-r.Context().Done()
 	}))
 	defer srv.Close()
@@ -465,7 +424,7 @@ func TestOpenAIAnswerBound(t *testing.T) {
 			if r.Context().Err() != nil {
 				return
 			}
-			sseWrite(t, w, openAIChunk("0123456789", ""), "\n\n")
+			providertest.SSEWrite(w, providertest.OpenAIChunk("0123456789", ""), "\n\n")
 		}
 	}))
 	defer srv.Close()
@@ -484,7 +443,7 @@ func TestOpenAIRetryAfterIsWaited(t *testing.T) {
 			fmt.Fprint(w, `{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}`)
 			return
 		}
-		writeOpenAIStream(t, w, []string{"ok"}, nil)
+		providertest.WriteOpenAIStream(w, []string{"ok"}, nil)
 	}))
 	defer srv.Close()
 	start := time.Now()
@@ -506,7 +465,7 @@ func TestOpenAIOfficialAPIGetsMaxCompletionTokens(t *testing.T) {
 	rec := &recorder{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec.record(t, r)
-		writeOpenAIStream(t, w, []string{"ok"}, nil)
+		providertest.WriteOpenAIStream(w, []string{"ok"}, nil)
 	}))
 	defer srv.Close()
 	client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {

@@ -72,13 +72,9 @@ func WithClock(now func() time.Time) Option {
 // URL's user info, e.g. bolt://neo4j:secret@host:7687; none means no auth), checks the
 // connection and creates the constraints and indexes.
 func Open(ctx context.Context, rawURL string, opts ...Option) (*Projector, error) {
-	target, auth, err := parseURL(rawURL)
+	drv, err := OpenDriver(rawURL)
 	if err != nil {
 		return nil, err
-	}
-	drv, err := neo4j.NewDriverWithContext(target, auth)
-	if err != nil {
-		return nil, fmt.Errorf("projection: neo4j driver: %w", err)
 	}
 	p, err := New(ctx, drv, opts...)
 	if err != nil {

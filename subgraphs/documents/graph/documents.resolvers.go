@@ -107,12 +107,12 @@ func (r *projectResolver) Documents(ctx context.Context, obj *model.Project, fir
 
 // Document is the resolver for the document field.
 func (r *queryResolver) Document(ctx context.Context, id string) (*model.Document, error) {
-	return one(ctx, id, r.Store.DocumentsByIDs)
+	return kit.One(ctx, id, r.Store.DocumentsByIDs)
 }
 
 // ProcessingJob is the resolver for the processingJob field.
 func (r *queryResolver) ProcessingJob(ctx context.Context, id string) (*model.ProcessingJob, error) {
-	return one(ctx, id, r.Store.JobsByIDs)
+	return kit.One(ctx, id, r.Store.JobsByIDs)
 }
 
 // DocumentProcessing is the resolver for the documentProcessing field.

@@ -20,7 +20,7 @@ func (r *entityResolver) FindManyDocumentByIDs(ctx context.Context, reps []*mode
 
 // FindManyEvidenceByIDs is the resolver for the findManyEvidenceByIDs field.
 func (r *entityResolver) FindManyEvidenceByIDs(ctx context.Context, reps []*model.EvidenceByIDsInput) ([]*model.Evidence, error) {
-	return stubs(reps, func(r *model.EvidenceByIDsInput) *model.Evidence { return &model.Evidence{ID: r.ID} }), nil
+	return kit.Stubs(reps, func(r *model.EvidenceByIDsInput) *model.Evidence { return &model.Evidence{ID: r.ID} }), nil
 }
 
 // FindManyProcessingJobByIDs is the resolver for the findManyProcessingJobByIDs field.
@@ -30,12 +30,12 @@ func (r *entityResolver) FindManyProcessingJobByIDs(ctx context.Context, reps []
 
 // FindManyProjectByIDs is the resolver for the findManyProjectByIDs field.
 func (r *entityResolver) FindManyProjectByIDs(ctx context.Context, reps []*model.ProjectByIDsInput) ([]*model.Project, error) {
-	return stubs(reps, func(r *model.ProjectByIDsInput) *model.Project { return &model.Project{ID: r.ID} }), nil
+	return kit.Stubs(reps, func(r *model.ProjectByIDsInput) *model.Project { return &model.Project{ID: r.ID} }), nil
 }
 
 // FindManyUserByIDs is the resolver for the findManyUserByIDs field.
 func (r *entityResolver) FindManyUserByIDs(ctx context.Context, reps []*model.UserByIDsInput) ([]*model.User, error) {
-	return stubs(reps, func(r *model.UserByIDsInput) *model.User { return &model.User{ID: r.ID} }), nil
+	return kit.Stubs(reps, func(r *model.UserByIDsInput) *model.User { return &model.User{ID: r.ID} }), nil
 }
 
 // Entity returns generated.EntityResolver implementation.

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -49,15 +48,7 @@ func documentEvent(d *model.Document) DocumentEvent {
 
 // appendEvent appends an event of organization orgID to the outbox in tx.
 func appendEvent(ctx context.Context, tx pgx.Tx, subject, orgID string, payload any) error {
-	org, err := uuid.Parse(orgID)
-	if err != nil {
-		return fmt.Errorf("event %s: organization id: %w", subject, err)
-	}
-	ev, err := events.New(subject, org, payload)
-	if err != nil {
-		return err
-	}
-	return events.Append(ctx, tx, ev)
+	return events.AppendPayload(ctx, tx, subject, orgID, payload)
 }
 
 func newID() string { return uuid.NewString() }

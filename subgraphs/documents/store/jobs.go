@@ -17,7 +17,56 @@ const (
 	SubjectDocumentProcessed = "studio.documents.document.processed"
 	// SubjectJobFailed: a job gave up (JobEvent with its error).
 	SubjectJobFailed = "studio.documents.job.failed"
+	// SubjectChunksExtracted: the text of a batch of a processed document's
+	// chunks (ChunksEvent), appended with document.processed: what the ai
+	// subgraph embeds, so it never reads documents' tables.
+	SubjectChunksExtracted = "studio.documents.chunks.extracted"
 )
+
+// chunkBatchBytes bounds the chunk text of one ChunksEvent, well inside
+// events.MaxPayload once JSON-encoded.
+const chunkBatchBytes = 40 << 10
+
+// ChunksEvent is the payload of chunks.extracted: some chunks of a document
+// (Part of Parts), with what a reader of them needs to cite and scope them.
+type ChunksEvent struct {
+	DocumentID string      `json:"documentId"`
+	JobID      string      `json:"jobId"`
+	ProjectID  string      `json:"projectId"`
+	EvidenceID *string     `json:"evidenceId,omitempty"`
+	Filename   string      `json:"filename"`
+	Part       int         `json:"part"`
+	Parts      int         `json:"parts"`
+	Chunks     []ChunkText `json:"chunks"`
+}
+
+// ChunkText is one chunk of a ChunksEvent.
+type ChunkText struct {
+	ID       string `json:"id"`
+	Position int    `json:"position"`
+	Content  string `json:"content"`
+}
+
+// chunkBatches splits a document's chunks into events of at most
+// chunkBatchBytes of text each (a chunk is never split).
+func chunkBatches(doc *model.Document, jobID string, ids []string, chunks []NewChunk) []ChunksEvent {
+	var out []ChunksEvent
+	size := 0
+	for i, c := range chunks {
+		if len(out) == 0 || (size+len(c.Content) > chunkBatchBytes && len(out[len(out)-1].Chunks) > 0) {
+			out = append(out, ChunksEvent{DocumentID: doc.ID, JobID: jobID, ProjectID: doc.ProjectID, EvidenceID: doc.EvidenceID,
+				Filename: doc.Filename, Part: len(out) + 1})
+			size = 0
+		}
+		last := &out[len(out)-1]
+		last.Chunks = append(last.Chunks, ChunkText{ID: ids[i], Position: c.Position, Content: c.Content})
+		size += len(c.Content)
+	}
+	for i := range out {
+		out[i].Parts = len(out)
+	}
+	return out
+}
 
 // ProcessedEvent is the payload of document.processed.
 type ProcessedEvent struct {
@@ -93,8 +142,9 @@ func (s *Store) SetProgress(ctx context.Context, orgID, id string, progress int)
 }
 
 // FinishJob replaces the document's chunks with chunks, marks the job
-// SUCCEEDED (100) and the document PROCESSED, and appends
-// document.processed with the chunk ids, in one transaction.
+// SUCCEEDED (100) and the document PROCESSED, and appends the chunks'
+// text (chunks.extracted, in batches) and document.processed with the
+// chunk ids, in one transaction.
 func (s *Store) FinishJob(ctx context.Context, job *model.ProcessingJob, doc *model.Document, chunks []NewChunk) ([]string, error) {
 	ids := make([]string, len(chunks))
 	err := pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error {
@@ -115,6 +165,11 @@ func (s *Store) FinishJob(ctx context.Context, job *model.ProcessingJob, doc *mo
 		}
 		if _, err := tx.Exec(ctx, `UPDATE documents SET status = 'PROCESSED' WHERE id = $1`, doc.ID); err != nil {
 			return fmt.Errorf("document processed: %w", err)
+		}
+		for _, b := range chunkBatches(doc, job.ID, ids, chunks) {
+			if err := appendEvent(ctx, tx, SubjectChunksExtracted, doc.OrgID, b); err != nil {
+				return err
+			}
 		}
 		return appendEvent(ctx, tx, SubjectDocumentProcessed, doc.OrgID, ProcessedEvent{ID: doc.ID, JobID: job.ID, ProjectID: doc.ProjectID, ChunkIDs: ids})
 	})

@@ -53,31 +53,14 @@ func jobFields(j *model.ProcessingJob) []any {
 	return []any{&j.ID, &j.OrgID, &j.DocumentID, &j.State, &j.Progress, &j.Attempts, &j.Error, &j.CreatedAt, &j.UpdatedAt}
 }
 
-// byIDs returns the rows of table with the given ids in orgID, in key order,
-// nil where there is none. One query.
-func byIDs[T any](ctx context.Context, s *Store, cols, table string, fields func(*T) []any, id func(*T) string, orgID string, ids []string) ([]*T, error) {
-	rows, err := s.Pool().Query(ctx, "SELECT "+cols+" FROM "+table+" WHERE id = ANY($1::uuid[]) AND org_id = $2::uuid", kit.UUIDs(ids), orgID)
-	if err != nil {
-		return nil, fmt.Errorf("query %s: %w", table, err)
-	}
-	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*T, error) {
-		t := new(T)
-		return t, row.Scan(fields(t)...)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("query %s: %w", table, err)
-	}
-	return kit.Order(ids, items, id), nil
-}
-
 // DocumentsByIDs returns documents of orgID in key order, nil where there is none. One query.
 func (s *Store) DocumentsByIDs(ctx context.Context, orgID string, ids []string) ([]*model.Document, error) {
-	return byIDs(ctx, s, documentCols, "documents", documentFields, func(d *model.Document) string { return d.ID }, orgID, ids)
+	return kit.ByIDs(ctx, s.Pool(), documentCols, "documents", documentFields, func(d *model.Document) string { return d.ID }, orgID, ids)
 }
 
 // JobsByIDs returns processing jobs of orgID in key order, nil where there is none. One query.
 func (s *Store) JobsByIDs(ctx context.Context, orgID string, ids []string) ([]*model.ProcessingJob, error) {
-	return byIDs(ctx, s, jobCols, "processing_jobs", jobFields, func(j *model.ProcessingJob) string { return j.ID }, orgID, ids)
+	return kit.ByIDs(ctx, s.Pool(), jobCols, "processing_jobs", jobFields, func(j *model.ProcessingJob) string { return j.ID }, orgID, ids)
 }
 
 // The lists, each scoped by organization ($2).

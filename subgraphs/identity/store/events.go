@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"fmt"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/studio-platform/studio/internal/events"
@@ -35,13 +33,5 @@ type UserCreated struct {
 
 // appendEvent appends an event of organization orgID to the outbox in tx.
 func appendEvent(ctx context.Context, tx pgx.Tx, subject, orgID string, payload any) error {
-	org, err := uuid.Parse(orgID)
-	if err != nil {
-		return fmt.Errorf("event %s: organization id: %w", subject, err)
-	}
-	ev, err := events.New(subject, org, payload)
-	if err != nil {
-		return err
-	}
-	return events.Append(ctx, tx, ev)
+	return events.AppendPayload(ctx, tx, subject, orgID, payload)
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"testing"
 
@@ -67,6 +68,48 @@ func Post(t testing.TB, url, token, query string, vars map[string]any) Response 
 	require.NoError(t, err)
 	var out Response
 	require.NoError(t, json.Unmarshal(raw, &out), "response body: %s", raw)
+	out.Status = resp.StatusCode
+	return out
+}
+
+// Upload posts a GraphQL multipart request (operations, map, one file part:
+// the variable in.file) streaming file from a pipe, so the client holds no
+// copy either.
+func Upload(t testing.TB, url, token, query string, input map[string]any, filename string, file io.Reader) Response {
+	t.Helper()
+	input["file"] = nil
+	ops, err := json.Marshal(map[string]any{"query": query, "variables": map[string]any{"in": input}})
+	require.NoError(t, err)
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		err := mw.WriteField("operations", string(ops))
+		if err == nil {
+			err = mw.WriteField("map", `{"0": ["variables.in.file"]}`)
+		}
+		if err == nil {
+			var part io.Writer
+			part, err = mw.CreateFormFile("0", filename)
+			if err == nil {
+				_, err = io.Copy(part, file)
+			}
+		}
+		if err == nil {
+			err = mw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	req, err := http.NewRequest(http.MethodPost, url, pr)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	var out Response
+	require.NoError(t, json.Unmarshal(raw, &out), "response: %s", raw)
 	out.Status = resp.StatusCode
 	return out
 }

@@ -24,8 +24,9 @@ import (
 	"github.com/studio-platform/studio/subgraphs/demo"
 )
 
-// startWithGraph starts the platform with the events pipeline and the
-// compliance graph in Neo4j (the durable consumer compliance-graph).
+// startWithGraph starts the platform with the events pipeline, the
+// compliance graph in Neo4j (the durable consumer compliance-graph) and the
+// ai subgraph.
 func startWithGraph(t *testing.T) *graph {
 	t.Helper()
 	p, err := platform.Start(context.Background(), platform.Config{
@@ -40,6 +41,7 @@ func startWithGraph(t *testing.T) *graph {
 		DocumentsAddr:  "127.0.0.1:0",
 		S3:             testS3(t),
 		PolicyAddr:     "127.0.0.1:0",
+		AIAddr:         "127.0.0.1:0",
 		Seed:           true,
 	}, platform.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	require.NoError(t, err)

@@ -254,7 +254,7 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 	p.closers = append(p.closers, p.Compliance.Close)
 	p.serve(compLn, o.wrapped(compliance.Name, p.Compliance.Handler()), o.log)
 
-	p.Documents, err = documents.New(ctx, documents.Config{DatabaseURL: cfg.DatabaseURL, JWKSURL: jwks, S3: cfg.S3},
+	p.Documents, err = documents.New(ctx, documents.Config{DatabaseURL: cfg.DatabaseURL, JWKSURL: jwks, S3: cfg.S3, SkipGenerated: cfg.AIAddr == ""},
 		append(append([]documents.Option{kit.WithLogger(o.log.With("service", "documents"))}, shared...), o.documents...)...)
 	if err != nil {
 		closeAll(docLn, polLn, routerLn)

@@ -57,6 +57,11 @@ type Config struct {
 	Workers int
 	// Processing tunes the workers (zero fields keep their defaults).
 	Processing process.Config
+	// SkipGenerated turns off the consumer that stores the ai subgraph's
+	// policy drafts as documents (process.StoreGenerated): for a deployment
+	// without ai, and for tests, whose processes share one NATS server and
+	// would store each other's drafts.
+	SkipGenerated bool
 }
 
 // Option configures New: kit.WithLogger, kit.WithQueryTracer, kit.WithVerifier
@@ -153,11 +158,13 @@ func startProcessing(ctx context.Context, cfg Config, m *kit.Mount, bucket *obje
 			m.Log.Error("documents: job forwarder stopped", "error", err)
 		}
 	})
-	wg.Go(func() {
-		if err := w.StoreGenerated(runCtx, m.EventOptions...); err != nil {
-			m.Log.Error("documents: generated documents consumer stopped", "error", err)
-		}
-	})
+	if !cfg.SkipGenerated {
+		wg.Go(func() {
+			if err := w.StoreGenerated(runCtx, m.EventOptions...); err != nil {
+				m.Log.Error("documents: generated documents consumer stopped", "error", err)
+			}
+		})
+	}
 	workers := cfg.Workers
 	if workers == 0 {
 		workers = 1

@@ -58,6 +58,7 @@ func startWith(t *testing.T, cfg documents.Config) *env {
 	s3 := testenv.Bucket(t)
 	nats := testenv.Stack(t).NatsURL
 	cfg.DatabaseURL = db
+	cfg.SkipGenerated = true // other packages' tests' ai drafts are on the shared NATS
 	cfg.S3 = objects.Config{URL: s3.URL, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, Bucket: s3.Bucket}
 	if cfg.Processing.Queue == "" {
 		cfg.Processing.Queue = "t" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")

@@ -155,7 +155,7 @@ type Scope struct {
 	EvidenceID string // set: only chunks of documents attached to this evidence
 }
 
-// Hit is a chunk found by a search, with its cosine similarity.
+// Hit is a chunk found by a search, with its cosine similarity (-1 to 1).
 type Hit struct {
 	ChunkID, DocumentID, ProjectID, EvidenceID, Filename string
 	Position                                             int
@@ -195,9 +195,11 @@ WHERE c.orgId = $org AND c.model = $model AND ($evidence = '' AND c.projectId = 
 WITH c, score ORDER BY score DESC, c.id LIMIT $k`+hitReturn, params)
 }
 
+// hitReturn turns Neo4j's cosine score, (1 + cos) / 2 in [0, 1], back into
+// the cosine similarity.
 const hitReturn = `
 RETURN c.id AS id, c.documentId AS documentId, c.projectId AS projectId, coalesce(c.evidenceId, '') AS evidenceId,
-  c.filename AS filename, c.position AS position, c.text AS text, score`
+  c.filename AS filename, c.position AS position, c.text AS text, 2 * score - 1 AS score`
 
 func (s *Store) params(scope Scope, vec []float32, k int) (map[string]any, error) {
 	if err := checkID("organization id", scope.OrgID); err != nil {

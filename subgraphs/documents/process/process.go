@@ -188,7 +188,12 @@ func (w *Worker) fail(ctx context.Context, m jobs.Job, cause error) {
 	if err := w.st.FailJob(ctx, m.OrgID, jm.ID, jm.DocumentID, cause.Error()); err != nil {
 		w.cfg.Log.Error("process: record failure", "job", jm.ID, "error", err)
 	}
-	w.progress(&model.ProcessingJob{ID: jm.ID, DocumentID: jm.DocumentID, State: model.JobStateFailed, Attempts: m.Delivery}, 0, cause.Error())
+	job := &model.ProcessingJob{ID: jm.ID, DocumentID: jm.DocumentID, Attempts: m.Delivery}
+	if rows, err := w.st.JobsByIDs(ctx, m.OrgID, []string{jm.ID}); err == nil && rows[0] != nil {
+		job = rows[0] // where it stopped: its last progress and attempts
+	}
+	job.State = model.JobStateFailed
+	w.progress(job, job.Progress, cause.Error())
 }
 
 // run extracts, chunks and stores one job's document.

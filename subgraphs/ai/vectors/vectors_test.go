@@ -79,7 +79,7 @@ func TestSearchIsExactAndScoped(t *testing.T) {
 	org, other, project, evidence := uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()
 	mine := chunks(r, 50, project, evidence)
 	upsert(t, s, org, mine)
-	upsert(t, s, other, chunks(r, 50, project, evidence)) // same project and evidence ids, another organization
+	upsert(t, s, other, chunks(r, 50, project, evidence))  // same project and evidence ids, another organization
 	upsert(t, s, org, chunks(r, 50, uuid.NewString(), "")) // another project
 
 	q := unit(r)
@@ -118,14 +118,17 @@ func TestSearchIsExactAndScoped(t *testing.T) {
 
 // BenchmarkSearch compares, on one project's chunks among many other
 // organizations' (docs/architecture.md has the figures):
+//
 //   - Neo4jExact: the scope's chunks through the (orgId, projectId) index,
 //     ranked by vector.similarity.cosine (what the ai subgraph uses);
+//
 //   - Neo4jANN: the native vector index (top candidates over every tenant),
 //     filtered to the scope afterwards, with its recall against Exact;
+//
 //   - PostgresExact: the same exact ranking in PostgreSQL 15 without
 //     pgvector (float4[] and unnest), for the choice of store.
 //
-//	studio stack -- go test -run '^$' -bench Search -benchtime 20x ./subgraphs/ai/vectors/
+//     studio stack -- go test -run '^$' -bench Search -benchtime 20x ./subgraphs/ai/vectors/
 func BenchmarkSearch(b *testing.B) {
 	const project, others = 2000, 18000
 	ctx := context.Background()

@@ -255,7 +255,7 @@ func runSubgraph(ctx context.Context, args []string) error {
 			return err
 		}
 		defer svc.Close()
-		handler, seeder, srvOpts = svc.Handler(), func(context.Context) error { return nil }, svc.ServerOptions()
+		handler, seeder, srvOpts = svc.Handler(), svc.Seed, svc.ServerOptions()
 	case policy.Name:
 		svc, err := policy.New(ctx, policy.Config{DatabaseURL: dbURL, JWKSURL: *jwks, RedisURL: *redisURL}, kit.WithLogger(log), evs, sess)
 		if err != nil {

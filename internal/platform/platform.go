@@ -303,6 +303,10 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Platform, err er
 			routerLn.Close()
 			return nil, fmt.Errorf("platform: seed policy: %w", err)
 		}
+		if err := p.Documents.Seed(ctx); err != nil {
+			routerLn.Close()
+			return nil, fmt.Errorf("platform: seed documents: %w", err)
+		}
 		if p.AI != nil {
 			if err := p.AI.Seed(ctx); err != nil {
 				routerLn.Close()

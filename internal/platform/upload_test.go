@@ -126,17 +126,28 @@ func errCode(r gqlResponse) string {
 	return c
 }
 
-// requireNoDocuments asserts the demo organization has no document row, no
-// pending upload and no object.
-func requireNoDocuments(t *testing.T, g *graph) {
+// stored is what the demo organization has in PostgreSQL and MinIO.
+type stored struct {
+	docs, pending int
+	keys          []string
+}
+
+func storedNow(t *testing.T, g *graph) stored {
 	t.Helper()
-	docs, pending, err := g.p.Documents.Store().Counts(context.Background(), demo.OrgID)
+	var s stored
+	var err error
+	s.docs, s.pending, err = g.p.Documents.Store().Counts(context.Background(), demo.OrgID)
 	require.NoError(t, err)
-	require.Zero(t, docs, "documents rows")
-	require.Zero(t, pending, "pending uploads")
-	keys, err := g.p.Documents.Bucket().Keys(context.Background(), "", 10)
+	s.keys, err = g.p.Documents.Bucket().Keys(context.Background(), "", 100)
 	require.NoError(t, err)
-	require.Empty(t, keys, "objects in MinIO")
+	return s
+}
+
+// requireNothingNew asserts that no document row, pending upload or object
+// was added since before.
+func requireNothingNew(t *testing.T, g *graph, before stored) {
+	t.Helper()
+	require.Equal(t, before, storedNow(t, g), "rows and objects")
 }
 
 // TestUploadThroughRouter: GraphQL multipart requests through the real
@@ -152,13 +163,15 @@ func TestUploadThroughRouter(t *testing.T) {
 	in := func() map[string]any { return map[string]any{"projectId": demo.ProjectID} }
 	one := map[string][]string{"0": {"variables.in.file"}}
 
+	before := storedNow(t, g) // the demo's policy document
+	require.Len(t, before.keys, 1)
 	t.Run("disallowed type leaves nothing", func(t *testing.T) {
 		status, r := multipartPost(t, url, bearer(tok), uploadOperations(in()), one,
 			part{"0", "tool.exe", bytes.NewReader(append([]byte("MZ\x90\x00"), bytes.Repeat([]byte{0}, 4096)...))})
 		require.Equal(t, http.StatusOK, status)
 		require.Equal(t, "BAD_USER_INPUT", errCode(r), "%+v", r.Errors)
 		require.Equal(t, "UNSUPPORTED_TYPE", r.Errors[0].Extensions["reason"])
-		requireNoDocuments(t, g)
+		requireNothingNew(t, g, before)
 	})
 
 	t.Run("oversized file: 413, nothing left", func(t *testing.T) {
@@ -167,7 +180,7 @@ func TestUploadThroughRouter(t *testing.T) {
 		require.Equal(t, http.StatusRequestEntityTooLarge, status, "%+v", r.Errors)
 		require.Equal(t, upload.CodeTooLarge, errCode(r))
 		require.Nil(t, r.Data)
-		requireNoDocuments(t, g)
+		requireNothingNew(t, g, before)
 	})
 
 	t.Run("stored through the router", func(t *testing.T) {
@@ -196,8 +209,7 @@ func TestUploadThroughRouter(t *testing.T) {
 	})
 
 	t.Run("refusals before anything runs", func(t *testing.T) {
-		docs, _, err := g.p.Documents.Store().Counts(context.Background(), demo.OrgID)
-		require.NoError(t, err)
+		before := storedNow(t, g)
 		small := func() part { return part{"0", "a.txt", strings.NewReader("hello")} }
 		for _, tc := range []struct {
 			name   string
@@ -226,9 +238,7 @@ func TestUploadThroughRouter(t *testing.T) {
 				require.Equal(t, tc.code, errCode(r), "%+v", r.Errors)
 			})
 		}
-		after, _, err := g.p.Documents.Store().Counts(context.Background(), demo.OrgID)
-		require.NoError(t, err)
-		require.Equal(t, docs, after, "nothing stored")
+		requireNothingNew(t, g, before)
 
 		// With the preflight header and no token, the request passes CSRF
 		// prevention and reaches the subgraph, which wants a user.
@@ -307,4 +317,39 @@ func TestUploadedPDFIsProcessed(t *testing.T) {
 		"20.6 Production access: the owner reviews production access every quarter"} {
 		require.Contains(t, text.String(), want)
 	}
+}
+
+// TestDemoPolicyDocument: the seed's policy PDF is in the demo project,
+// linked to its evidence, and processed by the worker into chunks.
+func TestDemoPolicyDocument(t *testing.T) {
+	g := startUploads(t)
+	tok := g.login(t, demo.DemoUser.Email)
+	q := `query($id: ID!) { project(id: $id) { documents { nodes { id filename contentType status evidence { id } } } } }`
+	type doc struct {
+		ID, Filename, ContentType, Status string
+		Evidence                          struct{ ID string }
+	}
+	var out struct {
+		Documents struct{ Nodes []doc }
+	}
+	require.Eventually(t, func() bool {
+		resp := g.post(t, tok, q, map[string]any{"id": demo.ProjectID})
+		require.Empty(t, resp.Errors)
+		require.NoError(t, json.Unmarshal(resp.Data["project"], &out))
+		return len(out.Documents.Nodes) == 1 && out.Documents.Nodes[0].Status == "PROCESSED"
+	}, 60*time.Second, 50*time.Millisecond, "%+v", out)
+	require.Equal(t, doc{ID: demo.PolicyDocumentID, Filename: demo.PolicyDocumentFilename, ContentType: "application/pdf", Status: "PROCESSED",
+		Evidence: struct{ ID string }{demo.PolicyDocumentEvidenceID}}, out.Documents.Nodes[0])
+	chunks, err := g.p.Documents.Store().Chunks(context.Background(), demo.OrgID, demo.PolicyDocumentID, 100)
+	require.NoError(t, err)
+	require.NotEmpty(t, chunks)
+	var text strings.Builder
+	for _, c := range chunks {
+		text.WriteString(strings.Join(strings.Fields(c.Content), " ") + " ")
+	}
+	require.Contains(t, text.String(), "Every production account is reviewed every quarter")
+	require.NoError(t, g.p.Documents.Seed(context.Background()), "seeding again changes nothing")
+	chunks2, err := g.p.Documents.Store().Chunks(context.Background(), demo.OrgID, demo.PolicyDocumentID, 100)
+	require.NoError(t, err)
+	require.Equal(t, chunks, chunks2)
 }

@@ -179,3 +179,35 @@ const (
 	ChatQuestionID   = "00000000-0000-4000-8000-000000000611"
 	ChatAnswerID     = "00000000-0000-4000-8000-000000000612"
 )
+
+// The demo's policy document: the information security policy as a PDF
+// (written at seed time), uploaded through the documents subgraph's upload
+// path, linked to the evidence "Information security policy v4" and
+// processed into chunks by the documents worker.
+const (
+	PolicyDocumentID         = "00000000-0000-4000-8000-000000000501"
+	PolicyDocumentEvidenceID = "00000000-0000-4000-8000-000000000418"
+	PolicyDocumentFilename   = "infosec-policy-v4.pdf"
+	PolicyDocumentTitle      = "Acme Corp Information Security Policy (version 4)"
+)
+
+// PolicyDocumentPages returns the paragraphs of each page of the demo policy.
+func PolicyDocumentPages() [][]string {
+	return [][]string{
+		{
+			"1. Purpose. This policy sets how Acme Corp protects the confidentiality, integrity and availability of customer data and of the systems that process it. It is approved by the leadership team and reviewed every year.",
+			"2. Scope. It applies to every employee, contractor and system of Acme Corp, in every environment: production, staging and corporate IT.",
+			"3. Roles. The security lead owns this policy. System owners implement it for their systems and keep the evidence of its controls current.",
+		},
+		{
+			"4. Access control. Access to production is granted by ticket, approved by the system owner, and limited to what the role needs. Every production account is reviewed every quarter; access no longer needed is removed within two working days.",
+			"5. Authentication. Workforce accounts sign in through single sign-on with multi-factor authentication. Shared accounts are not allowed; service accounts have owners.",
+			"6. Encryption. Customer data is encrypted at rest with keys held in the key management service and in transit with TLS 1.2 or later.",
+		},
+		{
+			"7. Backups. Production databases are backed up daily, encrypted, and kept for thirty-five days. A restore is tested every quarter and its result recorded.",
+			"8. Incident response. Security incidents are reported to the on-call engineer at once, triaged within one hour and reviewed afterwards; a tabletop exercise is held every year.",
+			"9. Exceptions. An exception to this policy needs the security lead's written approval, a compensating control and an expiry date.",
+		},
+	}
+}

@@ -7,6 +7,7 @@
 package documents
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,10 +17,13 @@ import (
 	"github.com/studio-platform/studio/internal/auth"
 	"github.com/studio-platform/studio/internal/health"
 	"github.com/studio-platform/studio/internal/serve"
+	"github.com/studio-platform/studio/subgraphs/demo"
 	"github.com/studio-platform/studio/subgraphs/documents/graph"
 	"github.com/studio-platform/studio/subgraphs/documents/graph/generated"
+	"github.com/studio-platform/studio/subgraphs/documents/graph/model"
 	"github.com/studio-platform/studio/subgraphs/documents/loaders"
 	"github.com/studio-platform/studio/subgraphs/documents/objects"
+	"github.com/studio-platform/studio/subgraphs/documents/pdfgen"
 	"github.com/studio-platform/studio/subgraphs/documents/process"
 	"github.com/studio-platform/studio/subgraphs/documents/store"
 	"github.com/studio-platform/studio/subgraphs/kit"
@@ -74,6 +78,7 @@ type Service struct {
 	*kit.Service
 	store       *store.Store
 	bucket      *objects.Bucket
+	resolver    *graph.Resolver
 	uploadBytes int64
 }
 
@@ -133,7 +138,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Service, err error
 	if err := svc.Serve(ctx, api); err != nil {
 		return nil, err
 	}
-	return &Service{Service: svc, store: st, bucket: bucket, uploadBytes: api.MaxUploadBytes}, nil
+	return &Service{Service: svc, store: st, bucket: bucket, resolver: res, uploadBytes: api.MaxUploadBytes}, nil
 }
 
 // startProcessing runs the job forwarder and cfg.Workers workers on the
@@ -187,6 +192,31 @@ func startProcessing(ctx context.Context, cfg Config, m *kit.Mount, bucket *obje
 // the JSON bodies' 4 MiB and 20 s.
 func (s *Service) ServerOptions() []serve.ServerOption {
 	return []serve.ServerOption{serve.WithUploads(s.uploadBytes, UploadTimeout)}
+}
+
+// Seed stores the demo's policy PDF (demo.PolicyDocumentID), written now
+// with pdfgen, linked to its evidence, through the upload path: its first
+// processing job is queued and the worker extracts and chunks it. It does
+// nothing when the document exists.
+func (s *Service) Seed(ctx context.Context) error {
+	docs, err := s.store.DocumentsByIDs(ctx, demo.OrgID, []string{demo.PolicyDocumentID})
+	if err != nil {
+		return fmt.Errorf("documents: seed: %w", err)
+	}
+	if len(docs) > 0 && docs[0] != nil {
+		return nil
+	}
+	var pdf bytes.Buffer
+	if err := pdfgen.Write(&pdf, pdfgen.Doc{Title: demo.PolicyDocumentTitle, Pages: demo.PolicyDocumentPages()}); err != nil {
+		return fmt.Errorf("documents: seed: %w", err)
+	}
+	evidence := demo.PolicyDocumentEvidenceID
+	d := &model.Document{ID: demo.PolicyDocumentID, OrgID: demo.OrgID, ProjectID: demo.ProjectID, EvidenceID: &evidence,
+		UploadedByID: demo.DemoUser.ID, Filename: demo.PolicyDocumentFilename}
+	if _, err := s.resolver.Put(ctx, d, &pdf, int64(pdf.Len())); err != nil {
+		return fmt.Errorf("documents: seed: %w", err)
+	}
+	return nil
 }
 
 // Store returns the service's store (for tests and tools).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"slices"
 	"strings"
@@ -121,15 +122,26 @@ func (r *Resolver) uploadDocument(ctx context.Context, in model.UploadDocumentIn
 		return nil, r.tooLarge()
 	}
 	d := &model.Document{ID: uuid.NewString(), OrgID: c.OrgID, ProjectID: projectID, EvidenceID: evidenceID,
-		UploadedByID: c.Subject, Filename: filename, Status: model.DocumentStatusUploaded}
+		UploadedByID: c.Subject, Filename: filename}
+	return r.Put(ctx, d, in.File.File, in.File.Size)
+}
+
+// Put streams file (size bytes, or unknown when not positive) into object
+// storage as document d — its id, organization, project, evidence, uploader
+// and filename set — and records it with its first processing job (QUEUED:
+// the worker takes it from there). The type is sniffed and checked before
+// any byte is written; on any failure the object is removed, so nothing is
+// left. uploadDocument and the demo seed store documents this way.
+func (r *Resolver) Put(ctx context.Context, d *model.Document, file io.Reader, size int64) (*model.Document, error) {
 	d.ObjectKey = objects.Key(d.OrgID, d.ID)
-	size := in.File.Size
+	d.Status = model.DocumentStatusUploaded
 	if size <= 0 {
 		size = -1
 	}
 	var ct string
-	check := r.check(filename)
-	w, err := r.Objects.Put(ctx, d.ObjectKey, in.File.File, size, r.Limits.MaxBytes, func(head []byte) (string, error) {
+	check := r.check(d.Filename)
+	w, err := r.Objects.Put(ctx, d.ObjectKey, file, size, r.Limits.MaxBytes, func(head []byte) (string, error) {
+		var err error
 		ct, err = check(head)
 		return ct, err
 	})

@@ -356,6 +356,7 @@ func inputsAreBounded(t *testing.T, e *env) {
 func TestAI(t *testing.T) {
 	e := newEnv(t, nil)
 	t.Run("ChatAnswerIsGroundedStoredAndStreamed", func(t *testing.T) { chatAnswerIsGroundedStoredAndStreamed(t, e) })
+	t.Run("ChatMessageSubscription", func(t *testing.T) { chatMessageSubscription(t, e) })
 	t.Run("OtherOrganizationsSeeNothing", func(t *testing.T) { otherOrganizationsSeeNothing(t, e) })
 	t.Run("InputsAreBounded", func(t *testing.T) { inputsAreBounded(t, e) })
 	t.Run("AnalysisCitesTheEvidenceDocument", func(t *testing.T) { analysisCitesTheEvidenceDocument(t, e) })

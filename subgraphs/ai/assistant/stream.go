@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
 // The token stream: every piece of an answer is published, as the provider
@@ -95,3 +97,36 @@ func (t *Stream) Fail(ctx context.Context, cause error) error {
 
 // Events is how many events were published.
 func (t *Stream) Events() int { return t.seq }
+
+// Followed is one event read back from the token stream; StreamSeq is its
+// stream sequence (the event id clients resume after).
+type Followed struct {
+	StreamSeq uint64
+	TokenEvent
+}
+
+// Follow delivers session sessionID's events with a stream sequence above
+// after (0: every event kept), or with newOnly those published from now on,
+// until ctx ends; the channel is closed then. A malformed message is skipped.
+func (a *Assistant) Follow(ctx context.Context, sessionID string, after uint64, newOnly bool) (<-chan Followed, error) {
+	msgs, err := kit.Follow(ctx, a.js, ChatStream, ChatSubject(sessionID), after, newOnly)
+	if err != nil {
+		return nil, fmt.Errorf("assistant: %w", err)
+	}
+	out := make(chan Followed, 1)
+	go func() {
+		defer close(out)
+		for m := range msgs {
+			f := Followed{StreamSeq: m.Seq}
+			if json.Unmarshal(m.Data, &f.TokenEvent) != nil {
+				continue
+			}
+			select {
+			case out <- f:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}

@@ -54,6 +54,11 @@ func (r *chatMessageResolver) Author(ctx context.Context, obj *model.ChatMessage
 	return &model.User{ID: *obj.AuthorID}, nil
 }
 
+// Message is the resolver for the message field.
+func (r *chatMessageEventResolver) Message(ctx context.Context, obj *model.ChatMessageEvent) (*model.ChatMessage, error) {
+	return r.chatEventMessage(ctx, obj)
+}
+
 // Project is the resolver for the project field.
 func (r *chatSessionResolver) Project(ctx context.Context, obj *model.ChatSession) (*model.Project, error) {
 	return &model.Project{ID: obj.ProjectID}, nil
@@ -180,11 +185,21 @@ func (r *queryResolver) PolicyDraft(ctx context.Context, id string) (*model.Poli
 	return kit.One(ctx, id, r.Store.DraftsByIDs)
 }
 
+// ChatMessage is the resolver for the chatMessage field.
+func (r *subscriptionResolver) ChatMessage(ctx context.Context, sessionID string, after *string) (<-chan *model.ChatMessageEvent, error) {
+	return r.chatMessage(ctx, sessionID, after)
+}
+
 // Analysis returns generated.AnalysisResolver implementation.
 func (r *Resolver) Analysis() generated.AnalysisResolver { return &analysisResolver{r} }
 
 // ChatMessage returns generated.ChatMessageResolver implementation.
 func (r *Resolver) ChatMessage() generated.ChatMessageResolver { return &chatMessageResolver{r} }
+
+// ChatMessageEvent returns generated.ChatMessageEventResolver implementation.
+func (r *Resolver) ChatMessageEvent() generated.ChatMessageEventResolver {
+	return &chatMessageEventResolver{r}
+}
 
 // ChatSession returns generated.ChatSessionResolver implementation.
 func (r *Resolver) ChatSession() generated.ChatSessionResolver { return &chatSessionResolver{r} }
@@ -207,14 +222,19 @@ func (r *Resolver) Project() generated.ProjectResolver { return &projectResolver
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
+// Subscription returns generated.SubscriptionResolver implementation.
+func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
+
 type (
-	analysisResolver    struct{ *Resolver }
-	chatMessageResolver struct{ *Resolver }
-	chatSessionResolver struct{ *Resolver }
-	citationResolver    struct{ *Resolver }
-	evidenceResolver    struct{ *Resolver }
-	mutationResolver    struct{ *Resolver }
-	policyDraftResolver struct{ *Resolver }
-	projectResolver     struct{ *Resolver }
-	queryResolver       struct{ *Resolver }
+	analysisResolver         struct{ *Resolver }
+	chatMessageResolver      struct{ *Resolver }
+	chatMessageEventResolver struct{ *Resolver }
+	chatSessionResolver      struct{ *Resolver }
+	citationResolver         struct{ *Resolver }
+	evidenceResolver         struct{ *Resolver }
+	mutationResolver         struct{ *Resolver }
+	policyDraftResolver      struct{ *Resolver }
+	projectResolver          struct{ *Resolver }
+	queryResolver            struct{ *Resolver }
+	subscriptionResolver     struct{ *Resolver }
 )

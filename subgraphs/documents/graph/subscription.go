@@ -27,11 +27,9 @@ func (r *Resolver) documentProcessing(ctx context.Context, id string, after *str
 		return nil, kit.NotFound("document", id)
 	}
 	id = strings.ToLower(id)
-	var seq uint64
-	if after != nil {
-		if seq, err = strconv.ParseUint(*after, 10, 64); err != nil || len(*after) > 20 {
-			return nil, kit.BadInput("after: not an event id")
-		}
+	seq, err := kit.AfterArg(after)
+	if err != nil {
+		return nil, err
 	}
 	job, err := r.Store.LatestJob(ctx, c.OrgID, id)
 	if errors.Is(err, store.ErrNotFound) {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/studio-platform/studio/subgraphs/kit"
 )
 
 // ProgressStream keeps the progress messages (subjects ProgressRoot.>) for
@@ -74,35 +76,16 @@ func (f *Feed) Kept(ctx context.Context, subject string) (bool, error) {
 // the channel's reader stops; the channel is closed then. A malformed
 // message is skipped.
 func (f *Feed) Follow(ctx context.Context, subject string, after uint64) (<-chan Message, error) {
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}, DeliverPolicy: jetstream.DeliverAllPolicy}
-	if after > 0 {
-		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after+1
-	}
-	cons, err := f.js.OrderedConsumer(ctx, ProgressStream, cfg)
+	msgs, err := kit.Follow(ctx, f.js, ProgressStream, subject, after, false)
 	if err != nil {
-		return nil, fmt.Errorf("process: follow %s: %w", subject, err)
+		return nil, fmt.Errorf("process: %w", err)
 	}
-	it, err := cons.Messages()
-	if err != nil {
-		return nil, fmt.Errorf("process: follow %s: %w", subject, err)
-	}
-	out := make(chan Message, 16)
-	stop := context.AfterFunc(ctx, it.Stop)
+	out := make(chan Message, 1)
 	go func() {
 		defer close(out)
-		defer stop()
-		defer it.Stop()
-		for {
-			msg, err := it.Next()
-			if err != nil {
-				return
-			}
-			md, err := msg.Metadata()
-			if err != nil {
-				continue
-			}
-			m := Message{Seq: md.Sequence.Stream}
-			if json.Unmarshal(msg.Data(), &m.Progress) != nil {
+		for sm := range msgs {
+			m := Message{Seq: sm.Seq}
+			if json.Unmarshal(sm.Data, &m.Progress) != nil {
 				continue
 			}
 			select {

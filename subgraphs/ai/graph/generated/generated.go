@@ -33,6 +33,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Analysis() AnalysisResolver
 	ChatMessage() ChatMessageResolver
+	ChatMessageEvent() ChatMessageEventResolver
 	ChatSession() ChatSessionResolver
 	Citation() CitationResolver
 	Entity() EntityResolver
@@ -41,6 +42,7 @@ type ResolverRoot interface {
 	PolicyDraft() PolicyDraftResolver
 	Project() ProjectResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 }
 
 type DirectiveRoot struct {
@@ -97,6 +99,16 @@ type ComplexityRoot struct {
 	ChatMessageEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	ChatMessageEvent struct {
+		Delta     func(childComplexity int) int
+		Error     func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Message   func(childComplexity int) int
+		MessageID func(childComplexity int) int
+		Seq       func(childComplexity int) int
+		Type      func(childComplexity int) int
 	}
 
 	ChatSession struct {
@@ -221,6 +233,10 @@ type ComplexityRoot struct {
 		Message func(childComplexity int) int
 	}
 
+	Subscription struct {
+		ChatMessage func(childComplexity int, sessionID string, after *string) int
+	}
+
 	User struct {
 		ID func(childComplexity int) int
 	}
@@ -244,6 +260,9 @@ type ChatMessageResolver interface {
 	Session(ctx context.Context, obj *model.ChatMessage) (*model.ChatSession, error)
 
 	Author(ctx context.Context, obj *model.ChatMessage) (*model.User, error)
+}
+type ChatMessageEventResolver interface {
+	Message(ctx context.Context, obj *model.ChatMessageEvent) (*model.ChatMessage, error)
 }
 type ChatSessionResolver interface {
 	Project(ctx context.Context, obj *model.ChatSession) (*model.Project, error)
@@ -295,6 +314,9 @@ type QueryResolver interface {
 	ChatSessions(ctx context.Context, projectID *string, first *int, after *string) (*kit.Connection[model.ChatSession], error)
 	Analysis(ctx context.Context, id string) (*model.Analysis, error)
 	PolicyDraft(ctx context.Context, id string) (*model.PolicyDraft, error)
+}
+type SubscriptionResolver interface {
+	ChatMessage(ctx context.Context, sessionID string, after *string) (<-chan *model.ChatMessageEvent, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -524,6 +546,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ChatMessageEdge.Node(childComplexity), true
+
+	case "ChatMessageEvent.delta":
+		if e.ComplexityRoot.ChatMessageEvent.Delta == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChatMessageEvent.Delta(childComplexity), true
+	case "ChatMessageEvent.error":
+		if e.ComplexityRoot.ChatMessageEvent.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChatMessageEvent.Error(childComplexity), true
+	case "ChatMessageEvent.id":
+		if e.ComplexityRoot.ChatMessageEvent.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChatMessageEvent.ID(childComplexity), true
+	case "ChatMessageEvent.message":
+		if e.ComplexityRoot.ChatMessageEvent.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChatMessageEvent.Message(childComplexity), true
+	case "ChatMessageEvent.messageId":
+		if e.ComplexityRoot.ChatMessageEvent.MessageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChatMessageEvent.MessageID(childComplexity), true
+	case "ChatMessageEvent.seq":
+		if e.ComplexityRoot.ChatMessageEvent.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChatMessageEvent.Seq(childComplexity), true
+	case "ChatMessageEvent.type":
+		if e.ComplexityRoot.ChatMessageEvent.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChatMessageEvent.Type(childComplexity), true
 
 	case "ChatSession.createdAt":
 		if e.ComplexityRoot.ChatSession.CreatedAt == nil {
@@ -1084,6 +1149,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SendChatMessagePayload.Message(childComplexity), true
 
+	case "Subscription.chatMessage":
+		if e.ComplexityRoot.Subscription.ChatMessage == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_chatMessage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.ChatMessage(childComplexity, args["sessionId"].(string), args["after"].(*string)), true
+
 	case "User.id":
 		if e.ComplexityRoot.User.ID == nil {
 			break
@@ -1165,6 +1242,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -1497,6 +1591,51 @@ input GeneratePolicyDraftInput {
   title: String
 }
 
+"What a chat event says."
+enum ChatEventType {
+  "delta is the next piece of the answer."
+  TOKEN
+  "The answer is stored: message is it."
+  DONE
+  "The answer failed (error); nothing is stored."
+  ERROR
+}
+
+"""
+One event of a session's answer as it is produced (JetStream stream AI_CHAT,
+subject ai.chat.<sessionId>): TOKEN events, then DONE with the stored message,
+or ERROR.
+"""
+type ChatMessageEvent {
+  """
+  The event's id (its sequence in the stream): pass it as chatMessage's
+  ` + "`" + `after` + "`" + ` to resume after it.
+  """
+  id: ID!
+  "The answer's message id (the ChatMessage once DONE)."
+  messageId: ID!
+  "The event's place in its answer, from 1."
+  seq: Int!
+  type: ChatEventType!
+  "The next piece of the answer (TOKEN)."
+  delta: String
+  "Why the answer failed (ERROR)."
+  error: String
+  "The stored answer (DONE, read when the event is sent); null otherwise."
+  message: ChatMessage
+}
+
+type Subscription {
+  """
+  The answers of a chat session of the caller's organization as they are
+  produced: the events published from now on, or with ` + "`" + `after` + "`" + ` every event of
+  the session kept (24 hours) after that event id ("0": all of them). The stream
+  does not end by itself. Errors: UNAUTHENTICATED without a token; NOT_FOUND for
+  a session that is absent or of another organization.
+  """
+  chatMessage(sessionId: ID!, after: ID): ChatMessageEvent! @authenticated
+}
+
 type Query {
   "A chat session of the caller's organization; null when absent or another organization's."
   chatSession(id: ID!): ChatSession @authenticated
@@ -1758,6 +1897,26 @@ func (ec *executionContext) childFields_ChatMessageEdge(ctx context.Context, fie
 		return ec.fieldContext_ChatMessageEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ChatMessageEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ChatMessageEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ChatMessageEvent_id(ctx, field)
+	case "messageId":
+		return ec.fieldContext_ChatMessageEvent_messageId(ctx, field)
+	case "seq":
+		return ec.fieldContext_ChatMessageEvent_seq(ctx, field)
+	case "type":
+		return ec.fieldContext_ChatMessageEvent_type(ctx, field)
+	case "delta":
+		return ec.fieldContext_ChatMessageEvent_delta(ctx, field)
+	case "error":
+		return ec.fieldContext_ChatMessageEvent_error(ctx, field)
+	case "message":
+		return ec.fieldContext_ChatMessageEvent_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChatMessageEvent", field.Name)
 }
 
 func (ec *executionContext) childFields_ChatSession(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2459,6 +2618,28 @@ func (ec *executionContext) field_Query_policyDraft_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_chatMessage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "sessionId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sessionId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -3446,6 +3627,176 @@ func (ec *executionContext) fieldContext_ChatMessageEdge_node(_ context.Context,
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChatMessage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChatMessageEvent_id(ctx context.Context, field graphql.CollectedField, obj *model.ChatMessageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChatMessageEvent_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChatMessageEvent_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChatMessageEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ChatMessageEvent_messageId(ctx context.Context, field graphql.CollectedField, obj *model.ChatMessageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChatMessageEvent_messageId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MessageID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChatMessageEvent_messageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChatMessageEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ChatMessageEvent_seq(ctx context.Context, field graphql.CollectedField, obj *model.ChatMessageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChatMessageEvent_seq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChatMessageEvent_seq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChatMessageEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChatMessageEvent_type(ctx context.Context, field graphql.CollectedField, obj *model.ChatMessageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChatMessageEvent_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ChatEventType) graphql.Marshaler {
+			return ec.marshalNChatEventType2githubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋaiᚋgraphᚋmodelᚐChatEventType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChatMessageEvent_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChatMessageEvent", field, false, false, "ChatEventType")
+}
+
+func (ec *executionContext) _ChatMessageEvent_delta(ctx context.Context, field graphql.CollectedField, obj *model.ChatMessageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChatMessageEvent_delta(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Delta, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChatMessageEvent_delta(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChatMessageEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChatMessageEvent_error(ctx context.Context, field graphql.CollectedField, obj *model.ChatMessageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChatMessageEvent_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChatMessageEvent_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChatMessageEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChatMessageEvent_message(ctx context.Context, field graphql.CollectedField, obj *model.ChatMessageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChatMessageEvent_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ChatMessageEvent().Message(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChatMessage) graphql.Marshaler {
+			return ec.marshalOChatMessage2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋaiᚋgraphᚋmodelᚐChatMessage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChatMessageEvent_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChatMessageEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ChatMessage(ctx, field)
 		},
@@ -5825,6 +6176,50 @@ func (ec *executionContext) fieldContext_SendChatMessagePayload_answer(_ context
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_chatMessage(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_chatMessage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().ChatMessage(ctx, fc.Args["sessionId"].(string), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChatMessageEvent) graphql.Marshaler {
+			return ec.marshalNChatMessageEvent2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋaiᚋgraphᚋmodelᚐChatMessageEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_chatMessage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChatMessageEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_chatMessage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *model.User) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8001,6 +8396,70 @@ func (ec *executionContext) _ChatMessageEdge(ctx context.Context, sel ast.Select
 	return out
 }
 
+var chatMessageEventImplementors = []string{"ChatMessageEvent"}
+
+func (ec *executionContext) _ChatMessageEvent(ctx context.Context, sel ast.SelectionSet, obj *model.ChatMessageEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, chatMessageEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChatMessageEvent")
+		case "id":
+			out.Values[i] = ec._ChatMessageEvent_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "messageId":
+			out.Values[i] = ec._ChatMessageEvent_messageId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "seq":
+			out.Values[i] = ec._ChatMessageEvent_seq(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "type":
+			out.Values[i] = ec._ChatMessageEvent_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "delta":
+			out.Values[i] = ec._ChatMessageEvent_delta(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "error":
+			out.Values[i] = ec._ChatMessageEvent_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "message":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ChatMessageEvent_message(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var chatSessionImplementors = []string{"ChatSession", "_Entity"}
 
 func (ec *executionContext) _ChatSession(ctx context.Context, sel ast.SelectionSet, obj *model.ChatSession) graphql.Marshaler {
@@ -8908,6 +9367,26 @@ func (ec *executionContext) _SendChatMessagePayload(ctx context.Context, sel ast
 	return out
 }
 
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "chatMessage":
+		return ec._Subscription_chatMessage(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
+}
+
 var userImplementors = []string{"User", "_Entity"}
 
 func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj *model.User) graphql.Marshaler {
@@ -9435,6 +9914,16 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalNChatEventType2githubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋaiᚋgraphᚋmodelᚐChatEventType(ctx context.Context, v any) (model.ChatEventType, error) {
+	var res model.ChatEventType
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNChatEventType2githubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋaiᚋgraphᚋmodelᚐChatEventType(ctx context.Context, sel ast.SelectionSet, v model.ChatEventType) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNChatMessage2ᚕᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋaiᚋgraphᚋmodelᚐChatMessageᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ChatMessage) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -9503,6 +9992,14 @@ func (ec *executionContext) marshalNChatMessageEdge2ᚖgithubᚗcomᚋstudioᚑp
 		return graphql.Null
 	}
 	return ec._ChatMessageEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChatMessageEvent2ᚖgithubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋaiᚋgraphᚋmodelᚐChatMessageEvent(ctx context.Context, sel ast.SelectionSet, v *model.ChatMessageEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChatMessageEvent!")
+		return graphql.Null
+	}
+	return ec._ChatMessageEvent(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNChatRole2githubᚗcomᚋstudioᚑplatformᚋstudioᚋsubgraphsᚋaiᚋgraphᚋmodelᚐChatRole(ctx context.Context, v any) (model.ChatRole, error) {

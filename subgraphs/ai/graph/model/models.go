@@ -244,3 +244,15 @@ func (e *AnalysisVerdict) UnmarshalGQL(v any) error {
 
 // MarshalGQL implements graphql.Marshaler.
 func (e AnalysisVerdict) MarshalGQL(w io.Writer) { marshalEnum(w, string(e)) }
+
+// ChatMessageEvent is one token event of a session's answer; its message is
+// a resolver, read when a DONE event is sent.
+type ChatMessageEvent struct {
+	ID        string        `json:"id"`
+	OrgID     string        `json:"-"`
+	MessageID string        `json:"messageId"`
+	Seq       int           `json:"seq"`
+	Type      ChatEventType `json:"type"`
+	Delta     *string       `json:"delta"`
+	Error     *string       `json:"error"`
+}

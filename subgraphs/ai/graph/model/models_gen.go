@@ -2,6 +2,13 @@
 
 package model
 
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+)
+
 type AnalysisByIDsInput struct {
 	ID string `json:"ID"`
 }
@@ -74,6 +81,70 @@ type StartChatSessionInput struct {
 	Title *string `json:"title,omitempty"`
 }
 
+type Subscription struct {
+}
+
 type UserByIDsInput struct {
 	ID string `json:"ID"`
+}
+
+// What a chat event says.
+type ChatEventType string
+
+const (
+	// delta is the next piece of the answer.
+	ChatEventTypeToken ChatEventType = "TOKEN"
+	// The answer is stored: message is it.
+	ChatEventTypeDone ChatEventType = "DONE"
+	// The answer failed (error); nothing is stored.
+	ChatEventTypeError ChatEventType = "ERROR"
+)
+
+var AllChatEventType = []ChatEventType{
+	ChatEventTypeToken,
+	ChatEventTypeDone,
+	ChatEventTypeError,
+}
+
+func (e ChatEventType) IsValid() bool {
+	switch e {
+	case ChatEventTypeToken, ChatEventTypeDone, ChatEventTypeError:
+		return true
+	}
+	return false
+}
+
+func (e ChatEventType) String() string {
+	return string(e)
+}
+
+func (e *ChatEventType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ChatEventType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ChatEventType", str)
+	}
+	return nil
+}
+
+func (e ChatEventType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ChatEventType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ChatEventType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

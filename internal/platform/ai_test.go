@@ -17,7 +17,7 @@ const demoChatQuery = `query($id: ID!) {
       totalCount
       nodes {
         id title createdBy { email }
-        messages { nodes { role content author { email } citations { ref kind quote control { code title } evidence { title status } } } }
+        messages { nodes { role content author { email } citations { ref kind quote chunkId document { filename status } control { code title } evidence { title status } } } }
       }
     }
   }
@@ -35,6 +35,8 @@ type demoChat struct {
 					Author        *struct{ Email string }
 					Citations     []struct {
 						Ref, Kind, Quote string
+						ChunkID          *string
+						Document         *struct{ Filename, Status string }
 						Control          *struct{ Code, Title string }
 						Evidence         *struct{ Title, Status string }
 					}
@@ -72,7 +74,13 @@ func TestAcceptanceDemoChat(t *testing.T) {
 	codes := map[string]bool{}
 	for _, c := range answer.Citations {
 		require.Contains(t, answer.Content, "["+c.Ref+"]")
-		require.NotNil(t, c.Control, "every demo citation names its control: %+v", c)
+		if c.Kind == "CHUNK" { // a passage of the demo's processed policy PDF
+			require.NotNil(t, c.ChunkID, "%+v", c)
+			require.NotNil(t, c.Document, "completed by documents: %+v", c)
+			require.Equal(t, "PROCESSED", c.Document.Status)
+			continue
+		}
+		require.NotNil(t, c.Control, "every control or evidence citation names its control: %+v", c)
 		require.NotEmpty(t, c.Control.Title, "completed by compliance")
 		codes[c.Control.Code] = true
 	}
